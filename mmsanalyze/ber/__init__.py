@@ -1,0 +1,236 @@
+"""Generic BER (X.690) walking by integer offsets over one buffer.
+
+Knows nothing of MMS.  Tags are returned as one ``int``:
+
+* low-tag-number form (number < 31): the identifier octet itself, so
+  ``0xA0`` is ``[0] IMPLICIT/EXPLICIT constructed`` and ``0x02`` is INTEGER;
+* high-tag-number form: ``(first_octet & 0xE0) | 0x1F | (number << 8)``, so the
+  class/constructed bits stay in the low byte and numbers never collide.
+
+Use :func:`ctx`, :func:`tag_number`, :func:`is_constructed` rather than
+computing these by hand.  Lengths must be definite (X.690 8.1.3): MMS, ACSE,
+GOOSE and SV never use the indefinite form and refusing it bounds the work.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..errors import Malformed, Truncated
+
+__all__ = [
+    "MAX_DEPTH", "CONSTRUCTED", "CLASS_MASK", "UNIVERSAL", "APPLICATION", "CONTEXT",
+    "PRIVATE", "ctx", "app", "tag_number", "tag_class", "is_constructed", "tag_name",
+    "read_header", "children", "read_int", "read_uint", "read_bool", "read_bitstring",
+    "read_oid", "read_str", "read_float", "read_utc_time", "read_binary_time",
+    "read_generalized_time", "bits_to_names",
+]
+
+#: Deepest nesting any decoder will follow.  IEC 61850 data models nest ~10 deep;
+#: 64 leaves room for any real model and keeps Python recursion well bounded.
+MAX_DEPTH = 64
+#: Longest length field we accept (4 octets = 4 GiB); longer is hostile.
+MAX_LENGTH_OCTETS = 4
+
+CONSTRUCTED = 0x20
+CLASS_MASK = 0xC0
+UNIVERSAL, APPLICATION, CONTEXT, PRIVATE = 0x00, 0x40, 0x80, 0xC0
+
+
+def ctx(number: int, constructed: bool = False) -> int:
+    """Tag value of context-specific ``[number]``."""
+    return _mk(CONTEXT, number, constructed)
+
+
+def app(number: int, constructed: bool = False) -> int:
+    """Tag value of ``[APPLICATION number]``."""
+    return _mk(APPLICATION, number, constructed)
+
+
+def _mk(cls: int, number: int, constructed: bool) -> int:
+    c = CONSTRUCTED if constructed else 0
+    if number < 31:
+        return cls | c | number
+    return cls | c | 0x1F | (number << 8)
+
+
+def tag_number(tag: int) -> int:
+    return tag >> 8 if tag > 0xFF else tag & 0x1F
+
+
+def tag_class(tag: int) -> int:
+    return tag & CLASS_MASK
+
+
+def is_constructed(tag: int) -> bool:
+    return bool(tag & CONSTRUCTED)
+
+
+_CLASS_NAMES = {UNIVERSAL: "UNIVERSAL ", APPLICATION: "APPLICATION ", CONTEXT: "", PRIVATE: "PRIVATE "}
+
+
+def tag_name(tag: int) -> str:
+    """Human form such as ``[1]``, ``[APPLICATION 0]``, ``[UNIVERSAL 2]``."""
+    return f"[{_CLASS_NAMES[tag & CLASS_MASK]}{tag_number(tag)}]"
+
+
+def read_header(buf, off: int, end: int) -> tuple[int, int, int]:
+    """Read one identifier + length at ``off``.
+
+    Returns ``(tag, content_start, content_end)``; the content must fit before
+    ``end``.  Raises :class:`Truncated` when the buffer ends first and
+    :class:`Malformed` for the indefinite form or a hostile length.
+    """
+    if off >= end:
+        raise Truncated("missing BER identifier", off, "ber")
+    b = buf[off]
+    off += 1
+    if b & 0x1F == 0x1F:
+        num = 0
+        for _ in range(4):
+            if off >= end:
+                raise Truncated("BER tag number cut short", off, "ber")
+            c = buf[off]
+            off += 1
+            num = (num << 7) | (c & 0x7F)
+            if not c & 0x80:
+                break
+        else:
+            raise Malformed("BER tag number longer than 4 octets", off, "ber")
+        tag = (b & 0xE0) | 0x1F | (num << 8) if num >= 31 else (b & 0xE0) | num
+    else:
+        tag = b
+    if off >= end:
+        raise Truncated("missing BER length", off, "ber")
+    n = buf[off]
+    off += 1
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0:
+            raise Malformed("indefinite BER length", off - 1, "ber", code="ber.malformed.indefinite_length")
+        if k > MAX_LENGTH_OCTETS:
+            raise Malformed(f"BER length of {k} octets", off - 1, "ber", code="ber.malformed.length")
+        if off + k > end:
+            raise Truncated("BER length cut short", off, "ber")
+        n = int.from_bytes(buf[off:off + k], "big")
+        off += k
+    cend = off + n
+    if cend > end:
+        raise Truncated(f"BER length {n} exceeds the {end - off} octets left", off, "ber",
+                        code="ber.truncated.length")
+    return tag, off, cend
+
+
+def children(buf, off: int, end: int):
+    """Yield ``(tag, content_start, content_end)`` of each TLV in ``buf[off:end]``."""
+    while off < end:
+        tag, cs, ce = read_header(buf, off, end)
+        yield tag, cs, ce
+        off = ce
+
+
+def read_int(buf, off: int, end: int) -> int:
+    """Two's-complement INTEGER content (X.690 8.3)."""
+    if end <= off:
+        raise Malformed("INTEGER with no content octets", off, "ber", code="ber.malformed.integer")
+    return int.from_bytes(buf[off:end], "big", signed=True)
+
+
+def read_uint(buf, off: int, end: int) -> int:
+    """Unsigned content (MMS Unsigned, GOOSE stNum...); an empty one is malformed."""
+    if end <= off:
+        raise Malformed("Unsigned with no content octets", off, "ber", code="ber.malformed.integer")
+    return int.from_bytes(buf[off:end], "big")
+
+
+def read_bool(buf, off: int, end: int) -> bool:
+    if end - off != 1:
+        raise Malformed(f"BOOLEAN of {end - off} octets", off, "ber", code="ber.malformed.boolean")
+    return buf[off] != 0
+
+
+def read_bitstring(buf, off: int, end: int) -> tuple[int, int]:
+    """BIT STRING content -> ``(value, nbits)``; bit 0 is the most significant bit."""
+    if end <= off:
+        raise Malformed("BIT STRING with no content octets", off, "ber", code="ber.malformed.bitstring")
+    unused = buf[off]
+    if unused > 7 or (unused and end - off == 1):
+        raise Malformed(f"BIT STRING with {unused} unused bits", off, "ber", code="ber.malformed.bitstring")
+    nbits = (end - off - 1) * 8 - unused
+    value = int.from_bytes(buf[off + 1:end], "big") >> unused if end - off > 1 else 0
+    return value, nbits
+
+
+def bits_to_names(value: int, nbits: int, names) -> list[str]:
+    """Names of the set bits (bit 0 = MSB) of a BIT STRING; unknown bits as ``bitN``."""
+    out = []
+    for i in range(nbits):
+        if value >> (nbits - 1 - i) & 1:
+            out.append(names[i] if i < len(names) else f"bit{i}")
+    return out
+
+
+def read_oid(buf, off: int, end: int) -> str:
+    """OBJECT IDENTIFIER content as dotted text (X.690 8.19)."""
+    if end <= off:
+        raise Malformed("OBJECT IDENTIFIER with no content", off, "ber", code="ber.malformed.oid")
+    arcs = []
+    v = 0
+    for i in range(off, end):
+        c = buf[i]
+        v = (v << 7) | (c & 0x7F)
+        if not c & 0x80:
+            arcs.append(v)
+            v = 0
+    if buf[end - 1] & 0x80:
+        raise Malformed("OBJECT IDENTIFIER ends inside an arc", end - 1, "ber", code="ber.malformed.oid")
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
+def read_str(buf, off: int, end: int, encoding: str = "latin-1") -> str:
+    """VisibleString / IA5 (latin-1 keeps every octet) or UTF8String (``encoding='utf-8'``)."""
+    return bytes(buf[off:end]).decode(encoding, "replace")
+
+
+_F32 = struct.Struct(">f")
+_F64 = struct.Struct(">d")
+
+
+def read_float(buf, off: int, end: int) -> float:
+    """MMS FloatingPoint: one exponent-width octet then IEEE 754 single or double."""
+    n = end - off
+    if n == 5:
+        return _F32.unpack_from(buf, off + 1)[0]
+    if n == 9:
+        return _F64.unpack_from(buf, off + 1)[0]
+    raise Malformed(f"FloatingPoint of {n} octets", off, "ber", code="ber.malformed.float")
+
+
+def read_utc_time(buf, off: int, end: int) -> tuple[float, int, int]:
+    """IEC 61850-8-1 UtcTime (8 octets): ``(epoch_seconds, fraction_24bit, quality_octet)``."""
+    if end - off != 8:
+        raise Malformed(f"UtcTime of {end - off} octets", off, "ber", code="ber.malformed.utctime")
+    secs = int.from_bytes(buf[off:off + 4], "big")
+    frac = int.from_bytes(buf[off + 4:off + 7], "big")
+    return secs + frac / 16777216.0, frac, buf[off + 7]
+
+
+_MMS_EPOCH_DAYS = 5113  # days from 1970-01-01 to MMS epoch 1984-01-01
+
+
+def read_binary_time(buf, off: int, end: int) -> tuple[float | None, int, int | None]:
+    """MMS TimeOfDay (4 or 6 octets): ``(epoch_seconds or None, ms_of_day, days_since_1984 or None)``."""
+    n = end - off
+    if n not in (4, 6):
+        raise Malformed(f"TimeOfDay of {n} octets", off, "ber", code="ber.malformed.binarytime")
+    ms = int.from_bytes(buf[off:off + 4], "big")
+    if n == 4:
+        return None, ms, None
+    days = int.from_bytes(buf[off + 4:off + 6], "big")
+    return (days + _MMS_EPOCH_DAYS) * 86400 + ms / 1000.0, ms, days
+
+
+def read_generalized_time(buf, off: int, end: int) -> str:
+    return bytes(buf[off:end]).decode("ascii", "replace")
