@@ -1,0 +1,112 @@
+"""Command line: ``mmsanalyze COMMAND CAPTURE [options]`` (also ``python -m mmsanalyze``).
+
+Conventions follow tshark: ``-r FILE`` or a positional capture, ``-i IFACE`` for
+live capture, ``-Y FILTER`` display filter, ``-V`` packet details, ``-c N`` stop
+after N frames, ``-d tcp.port==N,tpkt`` / ``--port N`` for extra TPKT ports.
+Unusable input gives one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import CaptureError
+
+EXIT_USAGE = 2
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("capture", nargs="?", help="capture file (pcap, pcapng, gzip-compressed)")
+    p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style)")
+    p.add_argument("-i", dest="interface", metavar="IFACE", help="capture live on this interface (root)")
+    p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--port", type=int, action="append", default=[], metavar="N",
+                   help="also decode TPKT/ISO on TCP port N (repeatable), like tshark -d tcp.port==N,tpkt")
+    p.add_argument("-d", dest="decode_as", action="append", default=[], metavar="tcp.port==N,tpkt",
+                   help="tshark-style decode-as for extra TPKT ports")
+
+
+def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "json")) -> None:
+    p.add_argument("--format", "-T", dest="format", choices=formats, default="table",
+                   help="output format (default: table)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="mmsanalyze",
+                                 description="IEC 61850 MMS / GOOSE / SV capture analyzer")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("pdus", help="list every MMS PDU (one line each, or JSON lines)")
+    _add_source(p)
+    _add_format(p, ("table", "jsonl", "csv"))
+    p.add_argument("-Y", dest="filter", metavar="FILTER",
+                   help="display filter, e.g. 'service==read && invoke_id==3', 'variables~LLN0', 'stream==2'")
+    p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
+    p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
+    return ap
+
+
+def ports_of(args) -> tuple:
+    ports = [102] + list(args.port)
+    for spec in args.decode_as:
+        s = spec.replace(" ", "")
+        if s.startswith("tcp.port==") and "," in s:
+            try:
+                ports.append(int(s[len("tcp.port=="):s.index(",")]))
+                continue
+            except ValueError:
+                pass
+        raise CaptureError(f"unsupported decode-as '{spec}' (use tcp.port==N,tpkt)")
+    return tuple(sorted(set(ports)))
+
+
+def open_frames(args):
+    """The frame source named by the arguments (file or interface)."""
+    from .io import open_source
+    src = args.interface or args.read_file or args.capture
+    if not src:
+        raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
+    reader = open_source(src)
+    if args.count:
+        import itertools
+        return reader, itertools.islice(reader, args.count)
+    return reader, reader
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not args.command:
+        ap.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "pdus":
+            from .commands.pdus import run
+            return run(args)
+    except CaptureError as err:
+        print(f"mmsanalyze: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        try:
+            sys.stdout = None
+        except Exception:
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def _json_default(o):
+    if isinstance(o, (bytes, bytearray, memoryview)):
+        return bytes(o).hex()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if hasattr(o, "item"):
+        return o.item()
+    return str(o)

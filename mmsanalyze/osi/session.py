@@ -1,0 +1,120 @@
+"""Session layer -- ISO 8327-1 / X.225 SPDUs, kernel + duplex as used by MMS.
+
+:func:`parse_spdus` decodes one transport SDU: a single SPDU (CN, AC, RF, FN,
+DN, AB, NF...) or the concatenation GT+DT (ISO 8327 6.3.7: a category-0 Give
+Tokens SPDU followed by the category-2 Data Transfer SPDU) that carries user
+data.  It returns the SPDU names and the session user data for the presentation
+layer (PGI 193 User Data / PGI 194 Extended User Data, or the user information
+after DT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import Malformed, Truncated
+
+# ISO 8327-1 8.3 SPDU identifiers (SI)
+SPDU_NAMES = {
+    1: "DT", 2: "PT", 5: "EX", 7: "PR", 8: "NF", 9: "FN", 10: "DN", 12: "RF", 13: "CN", 14: "AC",
+    15: "CDO", 16: "OA", 21: "GTC", 22: "GTA", 25: "AB", 26: "AA", 29: "AR", 33: "TD", 34: "RS",
+    41: "MAA", 42: "AE", 45: "ADA", 48: "ED", 49: "MIP", 50: "MIA", 53: "RA", 57: "AD",
+}
+GT_DT = 1
+#: PI/PGI codes that carry user data (ISO 8327-1 8.3.1.x)
+USER_DATA_PGI = (193, 194)
+PI_NAMES = {1: "connection-identifier", 5: "connect-accept-item", 16: "token-item",
+            17: "transport-disconnect", 19: "protocol-options", 20: "session-user-requirements",
+            21: "tsdu-max-size", 22: "version-number", 25: "reason-code", 26: "initial-serial-number",
+            51: "calling-ssap", 52: "called-ssap", 193: "user-data", 194: "extended-user-data",
+            60: "data-overflow", 49: "sync-type-item"}
+#: RF / AB reason codes (ISO 8327-1 8.3.6.11)
+REASON_NAMES = {0: "rejection-by-ssuser", 1: "reason-not-specified", 2: "temporary-congestion",
+                129: "ssap-unknown", 130: "ssuser-not-attached", 131: "congestion",
+                132: "proposed-version-not-supported", 133: "rejected-by-spm", 134: "rejected-by-spm"}
+#: PI 17 transport-disconnect bits (ISO 8327-1 8.3.9.3): bit 1 = transport connection released
+TRANSPORT_KEPT, TRANSPORT_RELEASED, USER_ABORT, PROTOCOL_ERROR = 0, 1, 2, 4
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPdu:
+    """Decoded SPDU(s) of one transport SDU.
+
+    ``name`` is the significant SPDU (``DT`` for GT+DT), ``names`` all of them;
+    ``user_data`` what goes to the presentation layer (None if absent);
+    ``params`` the named parameters of the significant SPDU.
+    """
+
+    name: str
+    si: int
+    names: tuple
+    params: dict
+    user_data: bytes | None
+
+
+def _li(buf, i: int, n: int) -> tuple[int, int]:
+    if i >= n:
+        raise Truncated("session length indicator missing", i, "ses")
+    li = buf[i]
+    if li == 255:
+        if i + 3 > n:
+            raise Truncated("session extended length cut short", i, "ses")
+        return (buf[i + 1] << 8) | buf[i + 2], i + 3
+    return li, i + 1
+
+
+def _params(buf, i: int, end: int, out: dict, depth: int = 0) -> bytes | None:
+    """Walk PI/PGI units in ``buf[i:end]``; returns user data if a user-data PGI is there."""
+    user = None
+    while i < end:
+        code = buf[i]
+        ln, j = _li(buf, i + 1, end)
+        if j + ln > end:
+            raise Malformed(f"session parameter {code} of length {ln} overruns its SPDU", i, "ses")
+        name = PI_NAMES.get(code, str(code))
+        if code in USER_DATA_PGI:
+            user = buf[j:j + ln]
+        elif code in (1, 5) and depth == 0:      # PGIs holding PIs
+            sub: dict = {}
+            _params(buf, j, j + ln, sub, 1)
+            out[name] = sub
+        elif ln <= 4:
+            out[name] = int.from_bytes(buf[j:j + ln], "big") if ln else None
+        else:
+            out[name] = bytes(buf[j:j + ln]).hex()
+        i = j + ln
+    return user
+
+
+def parse_spdus(buf) -> SessionPdu:
+    """Decode the SPDU(s) of one transport SDU (ISO 8327-1 clause 8)."""
+    n = len(buf)
+    if n < 2:
+        raise Truncated("session SPDU cut short", 0, "ses")
+    si = buf[0]
+    li, p = _li(buf, 1, n)
+    if p + li > n:
+        raise Truncated(f"session SPDU length {li} exceeds the {n - p} octets left", 1, "ses")
+    name = SPDU_NAMES.get(si)
+    if name is None:
+        raise Malformed(f"unknown session SPDU identifier {si}", 0, "ses")
+    params: dict = {}
+    if si == GT_DT:
+        # GT (category 0) followed by DT (category 2) -- or a lone DT
+        names = ["GT"]
+        q = p + li
+        if q + 2 <= n and buf[q] == GT_DT:
+            li2, r = _li(buf, q + 1, n)
+            if r + li2 > n:
+                raise Truncated("session DT SPDU cut short", q, "ses")
+            names.append("DT")
+            _params(buf, r, r + li2, params)
+            return SessionPdu("DT", si, tuple(names), params, buf[r + li2:])
+        _params(buf, p, p + li, params)
+        return SessionPdu("DT", si, ("DT",), params, buf[p + li:])
+    user = _params(buf, p, p + li, params)
+    if si == 2 and p + li < n:      # PT may be followed by a category-2 SPDU too
+        return SessionPdu(name, si, (name,), params, None)
+    if si == 33:                    # TD: typed data, user info follows
+        return SessionPdu(name, si, (name,), params, buf[p + li:])
+    return SessionPdu(name, si, (name,), params, user)

@@ -1,0 +1,181 @@
+"""Frames -> decoded records + findings.  The same path for files and live interfaces.
+
+:class:`Pipeline` takes :class:`~mmsanalyze.io.capture.RawFrame` objects one at a
+time (:meth:`Pipeline.feed`) and returns the records each one completes; at the
+end :meth:`Pipeline.finish` flushes what is still held (out-of-order segments,
+unfinished units).  Records are :class:`~mmsanalyze.records.PduRecord` and
+:class:`~mmsanalyze.records.OsiEvent`; problems become :class:`Finding` in
+``pipeline.findings``.  Layer-2 process-bus frames (GOOSE, SV) go to optional
+collectors, and an optional :class:`~mmsanalyze.analysis.traffic.TrafficCounter`
+sees every frame.
+
+Memory stays bounded: per TCP connection a few framer buffers and at most
+``MAX_PENDING_*`` out-of-order bytes; records are handed out, not kept.
+"""
+
+from __future__ import annotations
+
+from .errors import DecodeError
+from .findings import Finding
+from .net.ip import FragmentReassembler, parse_ipv4, parse_ipv6, parse_tcp, parse_udp
+from .net.link import parse_link
+from .net.tcp import ConnectionTable, Reassembler, FIN, RST, SYN, ACK
+from .osi.stack import OsiConnection
+from .records import OsiEvent
+
+ETH_IPV4, ETH_IPV6, ETH_GOOSE, ETH_SV, ETH_GSSE = 0x0800, 0x86DD, 0x88B8, 0x88BA, 0x88B9
+IPPROTO_TCP, IPPROTO_UDP = 6, 17
+
+#: protocol codes used by the traffic counter
+P_OTHER, P_MMS, P_GOOSE, P_SV, P_RGOOSE, P_RSV, P_GSSE, P_TCP102 = 0, 1, 2, 3, 4, 5, 6, 7
+PROTO_NAMES = ("other", "mms", "goose", "sv", "r-goose", "r-sv", "gsse", "iso-tcp")
+
+
+class Pipeline:
+    """Decode frames into records.
+
+    Args:
+        ports: TCP ports carrying TPKT (102 plus any the user names with ``--port``).
+        goose, sv: collectors with ``add(frame, ts, data, off, src, dst, vlans, prio)``
+            (see :mod:`mmsanalyze.goose`, :mod:`mmsanalyze.sv`), or None to skip.
+        l2: optional recogniser object with ``recognise_udp`` / ``recognise_llc``.
+        traffic: optional counter with ``add(ts, length, proto, src)``.
+    """
+
+    def __init__(self, ports=(102,), goose=None, sv=None, l2=None, traffic=None):
+        self.ports = frozenset(ports)
+        self.table = ConnectionTable(self.ports)
+        self.findings: list[Finding] = []
+        self.frag = FragmentReassembler()
+        self.goose = goose
+        self.sv = sv
+        self.l2 = l2
+        self.traffic = traffic
+        self.out: list = []
+        self.frames = 0
+        self.last_time = 0.0
+
+    # ---------------------------------------------------------------------------------
+    def feed(self, fr) -> list:
+        """Decode one frame; returns the records it completed (possibly none)."""
+        self.frames += 1
+        number = fr.number
+        ts = fr.ts
+        data = fr.data
+        self.last_time = ts
+        proto = P_OTHER
+        src_addr = None
+        try:
+            ethertype, off, smac, dmac, vlans, prio = parse_link(fr.linktype, data)
+            if ethertype == ETH_IPV4 or ethertype == ETH_IPV6:
+                proto, src_addr = self._ip(fr, ethertype, data, off)
+            elif ethertype == ETH_SV:
+                proto = P_SV
+                if self.sv is not None:
+                    self.sv.add(number, ts, data, off, smac, dmac, vlans, prio)
+            elif ethertype == ETH_GOOSE:
+                proto = P_GOOSE
+                if self.goose is not None:
+                    self.goose.add(number, ts, data, off, smac, dmac, vlans, prio)
+            elif ethertype == ETH_GSSE or (self.l2 is not None and ethertype is not None and ethertype < 0
+                                           and self.l2.recognise_llc(data, off)):
+                proto = P_GSSE
+            if src_addr is None and smac is not None:
+                src_addr = smac
+        except DecodeError as err:
+            self.findings.append(Finding.from_error(err, number, None))
+        if self.traffic is not None:
+            self.traffic.add(ts, fr.orig_len, proto, src_addr)
+        if self.out:
+            out, self.out = self.out, []
+            return out
+        return []
+
+    def _ip(self, fr, ethertype, data, off):
+        if ethertype == ETH_IPV4:
+            src, dst, proto, poff, pend, frag = parse_ipv4(data, off)
+        else:
+            src, dst, proto, poff, pend, frag = parse_ipv6(data, off)
+        if frag is not None:
+            whole = self.frag.add((src, dst, proto, frag[0]), frag[1], frag[2], data[poff:pend], fr.ts)
+            if self.frag.findings:
+                for msg in self.frag.findings:
+                    self.findings.append(Finding("ip.fragment", "warning", fr.number, "ip", str(msg)))
+                self.frag.findings.clear()
+            if whole is None:
+                return P_OTHER, src
+            data, poff, pend = whole, 0, len(whole)
+        if proto == IPPROTO_TCP:
+            sport, dport, seq, ack, flags, toff = parse_tcp(data, poff, pend)
+            if sport in self.ports or dport in self.ports:
+                self._tcp(fr, src, sport, dst, dport, seq, flags, data[toff:pend])
+                return P_TCP102, src
+            self.table.lookup(src, sport, dst, dport, flags, seq, fr.number, fr.ts)
+            return P_OTHER, src
+        if proto == IPPROTO_UDP and self.l2 is not None:
+            sport, dport, uoff, uend = parse_udp(data, poff, pend)
+            kind = self.l2.recognise_udp(sport, dport, data[uoff:uend])
+            if kind == "r-goose":
+                return P_RGOOSE, src
+            if kind == "r-sv":
+                return P_RSV, src
+        return P_OTHER, src
+
+    def _tcp(self, fr, src, sport, dst, dport, seq, flags, payload) -> None:
+        number, ts = fr.number, fr.ts
+        conn, d, is_new = self.table.lookup(src, sport, dst, dport, flags, seq, number, ts)
+        if is_new or conn.dirs is None:
+            conn.dirs = [Reassembler(), Reassembler()]
+            # a connection seen from its SYN starts aligned on a TPKT header
+            conn.user = OsiConnection(conn.stream, (conn.client, conn.server), self.out, self.findings)
+            if not flags & SYN:
+                self.findings.append(Finding("tcp.midstream", "note", number, "tcp",
+                                             "capture starts inside this TCP connection", conn.stream))
+                conn.user.tpkt[0].synced = conn.user.tpkt[1].synced = False
+        r = conn.dirs[d]
+        if flags & SYN:
+            r.syn(seq)
+            if not flags & ACK:
+                self.out.append(OsiEvent(number, ts, conn.stream, d, "tcp", "syn", {}))
+        if payload:
+            conn.data_seen = True
+            chunks = r.add(seq + (1 if flags & SYN else 0), payload, number, ts)
+            if chunks:
+                conn.user.on_chunks(d, chunks)
+        if flags & FIN and not conn.fin[d]:
+            conn.fin[d] = True
+            rest = r.flush()
+            if rest:
+                conn.user.on_chunks(d, rest)
+            self.out.append(OsiEvent(number, ts, conn.stream, d, "tcp", "fin", {}))
+        if flags & RST and not conn.rst:
+            conn.rst = True
+            self.out.append(OsiEvent(number, ts, conn.stream, d, "tcp", "rst", {}))
+
+    # ---------------------------------------------------------------------------------
+    def finish(self) -> list:
+        """Flush what is still held at the end of the capture."""
+        for conn in self.table:
+            if conn.dirs is None:
+                continue
+            for d in (0, 1):
+                rest = conn.dirs[d].flush()
+                if rest:
+                    conn.user.on_chunks(d, rest)
+            conn.user.finish()
+        out, self.out = self.out, []
+        return out
+
+    def connections(self):
+        """Connections that were reassembled (analysed ports), in stream order."""
+        return sorted((c for c in self.table if c.dirs is not None), key=lambda c: c.stream)
+
+
+def iter_records(frames, pipeline: Pipeline):
+    """Yield every record of ``frames`` through ``pipeline``, then the flushed ones."""
+    feed = pipeline.feed
+    for fr in frames:
+        out = feed(fr)
+        if out:
+            yield from out
+    yield from pipeline.finish()
