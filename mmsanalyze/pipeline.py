@@ -86,21 +86,26 @@ class Pipeline:
             self.findings.append(Finding.from_error(err, number, None))
         if self.traffic is not None:
             self.traffic.add(ts, fr.orig_len, proto, src_addr)
-        if self.out:
-            out, self.out = self.out, []
-            return out
+        out = self.out
+        if out:
+            recs = out[:]       # the OSI contexts hold this list: empty it in place
+            out.clear()
+            return recs
         return []
 
     def _ip(self, fr, ethertype, data, off):
         if ethertype == ETH_IPV4:
-            src, dst, proto, poff, pend, frag = parse_ipv4(data, off)
+            src, dst, proto, poff, pend, frag, cut = parse_ipv4(data, off)
         else:
-            src, dst, proto, poff, pend, frag = parse_ipv6(data, off)
+            src, dst, proto, poff, pend, frag, cut = parse_ipv6(data, off)
+        if cut:
+            self.findings.append(Finding("ip.truncated", "warning", fr.number, "ip",
+                                         "IP datagram cut short by the capture (snaplen)"))
         if frag is not None:
-            whole = self.frag.add((src, dst, proto, frag[0]), frag[1], frag[2], data[poff:pend], fr.ts)
+            whole = self.frag.add((src, dst, proto, frag[0]), frag[1], frag[2], data[poff:pend], fr.ts,
+                                  fr.number)
             if self.frag.findings:
-                for msg in self.frag.findings:
-                    self.findings.append(Finding("ip.fragment", "warning", fr.number, "ip", str(msg)))
+                self.findings.extend(self.frag.findings)
                 self.frag.findings.clear()
             if whole is None:
                 return P_OTHER, src
@@ -163,8 +168,9 @@ class Pipeline:
                 if rest:
                     conn.user.on_chunks(d, rest)
             conn.user.finish()
-        out, self.out = self.out, []
-        return out
+        recs = self.out[:]
+        self.out.clear()
+        return recs
 
     def connections(self):
         """Connections that were reassembled (analysed ports), in stream order."""

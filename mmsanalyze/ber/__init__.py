@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import struct
 
-from ..errors import Malformed, Truncated
+from ..errors import DecodeError, Malformed, Truncated
 
 __all__ = [
     "MAX_DEPTH", "CONSTRUCTED", "CLASS_MASK", "UNIVERSAL", "APPLICATION", "CONTEXT",
     "PRIVATE", "ctx", "app", "tag_number", "tag_class", "is_constructed", "tag_name",
-    "read_header", "children", "read_int", "read_uint", "read_bool", "read_bitstring",
+    "read_header", "children", "children_clamped", "read_int", "read_uint", "read_bool", "read_bitstring",
     "read_oid", "read_str", "read_float", "read_utc_time", "read_binary_time",
     "read_generalized_time", "bits_to_names",
 ]
@@ -125,6 +125,32 @@ def children(buf, off: int, end: int):
     """Yield ``(tag, content_start, content_end)`` of each TLV in ``buf[off:end]``."""
     while off < end:
         tag, cs, ce = read_header(buf, off, end)
+        yield tag, cs, ce
+        off = ce
+
+
+def children_clamped(buf, off: int, end: int, problems: list):
+    """Like :func:`children`, but an element whose length overruns ``end`` is cut at ``end``
+    (and a ``(offset, message)`` appended to ``problems``) instead of raising.
+
+    For the outer OSI envelopes only, where Wireshark, too, decodes what is there of a
+    cut or altered unit; the element's own decoder then meets the short content.
+    """
+    while off < end:
+        try:
+            tag, cs, ce = read_header(buf, off, end)
+        except Truncated as err:
+            try:
+                tag, cs, _ = read_header(buf, off, off + 0x1000000)
+            except DecodeError:
+                problems.append((off, str(err)))
+                return
+            if cs > end:
+                problems.append((off, str(err)))
+                return
+            problems.append((off, str(err)))
+            yield tag, cs, end
+            return
         yield tag, cs, ce
         off = ce
 

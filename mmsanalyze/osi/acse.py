@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ber import read_header, children, read_int, read_oid, read_bitstring
+from ..ber import children, children_clamped, read_int, read_oid, read_bitstring
 from ..errors import DecodeError, Malformed
 
 APDU_NAMES = {0x60: "aarq", 0x61: "aare", 0x62: "rlrq", 0x63: "rlre", 0x64: "abrt"}
@@ -51,6 +51,7 @@ class AcseApdu:
     name: str                                      # aarq, aare, rlrq, rlre, abrt
     detail: dict = field(default_factory=dict)
     user_info: list = field(default_factory=list)  # (context_id or None, direct_ref OID or None, start, end)
+    problems: list = field(default_factory=list)   # (offset, message) of overrunning lengths cut short
 
 
 def _int_in(buf, s, e):
@@ -71,11 +72,11 @@ def _title(buf, s, e):
 
 
 def _user_information(buf, s, e, out: AcseApdu) -> None:
-    for t, s2, e2 in children(buf, s, e):
+    for t, s2, e2 in children_clamped(buf, s, e, out.problems):
         if t != 0x28:                  # EXTERNAL
             continue
         cid = oid = None
-        for t3, s3, e3 in children(buf, s2, e2):
+        for t3, s3, e3 in children_clamped(buf, s2, e2, out.problems):
             if t3 == 0x02:
                 cid = read_int(buf, s3, e3)
             elif t3 == 0x06:
@@ -88,14 +89,18 @@ def _user_information(buf, s, e, out: AcseApdu) -> None:
 
 def parse_acse(buf, off: int = 0, end: int | None = None) -> AcseApdu:
     end = len(buf) if end is None else end
-    tag, cs, ce = read_header(buf, off, end)
+    problems: list = []
+    first = next(children_clamped(buf, off, end, problems), None)
+    if first is None:
+        raise Malformed("empty ACSE APDU", off, "acse")
+    tag, cs, ce = first
     name = APDU_NAMES.get(tag)
     if name is None:
         raise Malformed(f"unknown ACSE APDU tag 0x{tag:02x}", off, "acse")
-    out = AcseApdu(name)
+    out = AcseApdu(name, problems=problems)
     d = out.detail
     try:
-        for t, s, e in children(buf, cs, ce):
+        for t, s, e in children_clamped(buf, cs, ce, problems):
             if t == 0xBE:
                 _user_information(buf, s, e, out)
                 continue

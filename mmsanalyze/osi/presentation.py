@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ber import read_header, children, read_int, read_oid, ctx, app, MAX_DEPTH
-from ..errors import DecodeError, Malformed
+from ..ber import read_header, children, children_clamped, read_int, read_oid, app
+from ..errors import DecodeError, Malformed, Truncated
 
 MMS_OID = "1.0.9506.2.1"       # ISO 9506-2 mms-abstract-syntax-version1
 MMS_OID_V0 = "1.0.9506.2.3"    # mms-abstract-syntax-version1 (ISO 9506-2 Annex, some stacks)
@@ -52,11 +52,11 @@ class PresPdu:
 def _user_data(buf, tag: int, cs: int, ce: int, out: PresPdu) -> bool:
     """Fill ``out.pdvs`` from a User-data CHOICE element; False if ``tag`` is not user data."""
     if tag == FULLY_ENCODED:
-        for t, s, e in children(buf, cs, ce):
+        for t, s, e in children_clamped(buf, cs, ce, out.problems):
             if t != SEQ:
                 raise Malformed(f"PDV-list expected, found tag 0x{t:02x}", s, "pres")
             cid = None
-            for t2, s2, e2 in children(buf, s, e):
+            for t2, s2, e2 in children_clamped(buf, s, e, out.problems):
                 if t2 == INT:
                     cid = read_int(buf, s2, e2)
                 elif t2 == OID:
@@ -73,7 +73,10 @@ def _user_data(buf, tag: int, cs: int, ce: int, out: PresPdu) -> bool:
 def parse_user_data(buf) -> PresPdu:
     """Data transfer (TD) user data: a bare fully-encoded-data element."""
     out = PresPdu("TD")
-    tag, cs, ce = read_header(buf, 0, len(buf))
+    first = next(children_clamped(buf, 0, len(buf), out.problems), None)
+    if first is None:
+        raise Truncated("presentation user data cut short", 0, "pres")
+    tag, cs, ce = first
     if not _user_data(buf, tag, cs, ce, out):
         raise Malformed(f"presentation user data has tag 0x{tag:02x}", 0, "pres")
     return out
@@ -105,7 +108,7 @@ def _result_list(buf, cs, ce, out: PresPdu) -> None:
 
 
 def _normal_mode(buf, cs: int, ce: int, out: PresPdu) -> None:
-    for t, s, e in children(buf, cs, ce):
+    for t, s, e in children_clamped(buf, cs, ce, out.problems):
         if t == 0xA4:
             _context_list(buf, s, e, out)
         elif t == 0xA5:
@@ -130,11 +133,19 @@ def parse_ppdu(buf, spdu: str) -> PresPdu:
     """Decode the PPDU in the user data of session SPDU ``spdu`` (CN -> CP, AC -> CPA,
     RF -> CPR, AB -> ARU/ARP, FN/DN -> data)."""
     n = len(buf)
-    tag, cs, ce = read_header(buf, 0, n)
+    problems = []
+    try:
+        tag, cs, ce = read_header(buf, 0, n)
+    except Truncated:
+        # The outer length overruns the session user data (seen in an altered capture whose
+        # inner elements are intact).  Wireshark decodes on; so do we, with a finding.
+        tag, cs, _ = read_header(buf, 0, n + 0x10000)
+        ce = n
+        problems.append((1, "PPDU length exceeds the session user data"))
     in_connect = spdu in _CONNECT_NAMES
     if tag == SET:                        # CP-type or CPA-PPDU (X.226 8.1, 8.2)
-        out = PresPdu(_CONNECT_NAMES.get(spdu, "CP"))
-        for t, s, e in children(buf, cs, ce):
+        out = PresPdu(_CONNECT_NAMES.get(spdu, "CP"), problems=problems)
+        for t, s, e in children_clamped(buf, cs, ce, problems):
             if t == 0xA2:
                 try:
                     _normal_mode(buf, s, e, out)

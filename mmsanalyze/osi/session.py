@@ -50,6 +50,7 @@ class SessionPdu:
     names: tuple
     params: dict
     user_data: bytes | None
+    problems: tuple = ()
 
 
 def _li(buf, i: int, n: int) -> tuple[int, int]:
@@ -63,7 +64,7 @@ def _li(buf, i: int, n: int) -> tuple[int, int]:
     return li, i + 1
 
 
-def _params(buf, i: int, end: int, out: dict, depth: int = 0) -> bytes | None:
+def _params(buf, i: int, end: int, out: dict, depth: int = 0, problems: list | None = None):
     """Walk PI/PGI units in ``buf[i:end]``; returns user data if a user-data PGI is there."""
     user = None
     while i < end:
@@ -73,6 +74,11 @@ def _params(buf, i: int, end: int, out: dict, depth: int = 0) -> bytes | None:
             raise Malformed(f"session parameter {code} of length {ln} overruns its SPDU", i, "ses")
         name = PI_NAMES.get(code, str(code))
         if code in USER_DATA_PGI:
+            if ln == 0 and j < end and problems is not None:
+                # A user-data PGI of length 0 followed by the user data itself (seen in a
+                # real IEC 61850 stack's AC SPDU): take the rest of the SPDU, say so.
+                problems.append((i, "user-data PGI with length 0 before the user data"))
+                return buf[j:end]
             user = buf[j:j + ln]
         elif code in (1, 5) and depth == 0:      # PGIs holding PIs
             sub: dict = {}
@@ -93,8 +99,13 @@ def parse_spdus(buf) -> SessionPdu:
         raise Truncated("session SPDU cut short", 0, "ses")
     si = buf[0]
     li, p = _li(buf, 1, n)
+    problems: list = []
     if p + li > n:
-        raise Truncated(f"session SPDU length {li} exceeds the {n - p} octets left", 1, "ses")
+        if si == GT_DT or p + li > n + 8:
+            raise Truncated(f"session SPDU length {li} exceeds the {n - p} octets left", 1, "ses")
+        # Some stacks count one or two octets too many in CN/AC; Wireshark decodes on.
+        problems.append((1, f"session SPDU length {li} exceeds the {n - p} octets left"))
+        li = n - p
     name = SPDU_NAMES.get(si)
     if name is None:
         raise Malformed(f"unknown session SPDU identifier {si}", 0, "ses")
@@ -112,9 +123,10 @@ def parse_spdus(buf) -> SessionPdu:
             return SessionPdu("DT", si, tuple(names), params, buf[r + li2:])
         _params(buf, p, p + li, params)
         return SessionPdu("DT", si, ("DT",), params, buf[p + li:])
-    user = _params(buf, p, p + li, params)
+    user = _params(buf, p, p + li, params, 0, problems)
+    problems = tuple(problems)
     if si == 2 and p + li < n:      # PT may be followed by a category-2 SPDU too
-        return SessionPdu(name, si, (name,), params, None)
+        return SessionPdu(name, si, (name,), params, None, problems)
     if si == 33:                    # TD: typed data, user info follows
-        return SessionPdu(name, si, (name,), params, buf[p + li:])
-    return SessionPdu(name, si, (name,), params, user)
+        return SessionPdu(name, si, (name,), params, buf[p + li:], problems)
+    return SessionPdu(name, si, (name,), params, user, problems)

@@ -15,17 +15,21 @@ such PDUs are marked ``via="pres-inferred"`` and one note-level finding says so.
 
 from __future__ import annotations
 
+from ..ber import read_header
 from ..errors import DecodeError
 from ..findings import Finding
 from ..mms import mms_envelope, looks_like_mms
+from ..mms.names import PDU_TAGS
 from ..records import OsiEvent, PduRecord, VIA_ACSE, VIA_COTP, VIA_PRES, VIA_PRES_INFERRED
 from .acse import parse_acse, APDU_NAMES
 from .cotp import CotpReassembler, DT, parse_tpdu
-from .presentation import SYNTAX_NAMES, parse_ppdu, parse_user_data
+from .presentation import MMS_OID, SYNTAX_NAMES, parse_ppdu, parse_user_data
 from .session import parse_spdus
 from .tpkt import TpktFramer
 
-_MMS_FIRST = frozenset(range(0xA0, 0xAE))
+#: First octets of the MMSpdu CHOICE alternatives (ISO 9506-2 7.1): [0]-[4], [7]-[10], [13]
+#: constructed; cancel-Request/Response [5]/[6] and conclude-Request/Response [11]/[12] primitive.
+_MMS_FIRST = frozenset((0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0x85, 0x86, 0xA7, 0xA8, 0xA9, 0xAA, 0x8B, 0x8C, 0xAD))
 _CONNECT_SPDUS = frozenset({"CN", "AC", "RF"})
 
 
@@ -37,7 +41,7 @@ class OsiConnection:
     """
 
     __slots__ = ("stream", "endpoints", "out", "findings", "tpkt", "cotp", "contexts",
-                 "inferred_noted", "pdus", "bytes")
+                 "inferred_noted", "inferred", "pdus")
 
     def __init__(self, stream: int, endpoints, out: list, findings: list, synced=(True, True)):
         self.stream = stream
@@ -48,6 +52,7 @@ class OsiConnection:
         self.cotp = [CotpReassembler(), CotpReassembler()]
         self.contexts: dict = {}
         self.inferred_noted = False
+        self.inferred: set = set()
         self.pdus = [0, 0]
 
     # -- findings -------------------------------------------------------------------------
@@ -100,8 +105,9 @@ class OsiConnection:
         if not sdu:
             return
         n = len(sdu)
-        if sdu[0] in _MMS_FIRST and looks_like_mms(sdu, 0, n):
-            self._mms(d, frame, ts, sdu, 0, n, VIA_COTP)     # ISO 9506 directly on COTP
+        if sdu[0] in _MMS_FIRST:
+            # ISO 9506 directly on COTP: no session SPDU identifier is >= 0x80 (ISO 8327-1 8.3)
+            self._mms(d, frame, ts, sdu, 0, n, VIA_COTP)
             return
         try:
             sp = parse_spdus(sdu)
@@ -109,6 +115,8 @@ class OsiConnection:
             self._finding(frame, err, "ses")
             return
         ud = sp.user_data
+        for off, msg in sp.problems:
+            self._note(frame, "ses.malformed", "warning", "ses", f"{msg}; decoding went on")
         if sp.name != "DT":
             self.out.append(OsiEvent(frame, ts, self.stream, d, "ses", sp.name, sp.params))
         if not ud:
@@ -142,13 +150,16 @@ class OsiConnection:
             elif first in _MMS_FIRST and looks_like_mms(buf, s, e):
                 syntax = "mms-inferred"
         if syntax == "mms":
-            self._mms(d, frame, ts, buf, s, e, VIA_PRES)
+            self._mms(d, frame, ts, buf, s, e, VIA_PRES_INFERRED if cid in self.inferred else VIA_PRES)
         elif syntax == "mms-inferred":
             if not self.inferred_noted:
                 self.inferred_noted = True
                 self._note(frame, "pres.context_inferred", "note", "pres",
                            f"presentation context {cid} was not negotiated in the capture; "
                            "MMS recognised by its structure")
+            if cid is not None:
+                self.contexts[cid] = MMS_OID      # later PDVs on this context are MMS too
+                self.inferred.add(cid)
             self._mms(d, frame, ts, buf, s, e, VIA_PRES_INFERRED)
         elif syntax == "acse":
             self._acse(d, frame, ts, buf, s, e)
@@ -164,6 +175,8 @@ class OsiConnection:
             self._finding(frame, err, "acse")
             return
         self.out.append(OsiEvent(frame, ts, self.stream, d, "acse", apdu.name, apdu.detail))
+        for off, msg in apdu.problems:
+            self._note(frame, "acse.malformed", "warning", "acse", f"{msg}; decoding went on")
         for cid, oid, s2, e2 in apdu.user_info:
             if s2 >= e2:
                 continue
@@ -184,8 +197,9 @@ class OsiConnection:
             pdu, service, invoke_id = mms_envelope(raw, 0, len(raw))
         except DecodeError as err:
             self._finding(frame, err, "mms")
+            pdu, invoke_id = _partial_envelope(raw)
             self.out.append(PduRecord(frame, ts, self.stream, d, src, sport, dst, dport,
-                                      None, None, None, raw, via, str(err)))
+                                      pdu, None, invoke_id, raw, via, str(err)))
             return
         self.out.append(PduRecord(frame, ts, self.stream, d, src, sport, dst, dport,
                                   pdu, service, invoke_id, raw, via))
@@ -198,3 +212,34 @@ class OsiConnection:
             if self.tpkt[d].buf:
                 self._note(0, "tpkt.incomplete", "note", "tpkt",
                            f"{len(self.tpkt[d].buf)} octets of an unfinished TPKT at the end of the capture")
+
+
+def _partial_envelope(raw: bytes):
+    """What can still be said of a malformed MMSpdu: its type and a leading invokeID.
+
+    Wireshark shows these too (e.g. a confirmed-ResponsePDU with an invokeID and no
+    service); returns ``(pdu or None, invoke_id or None)`` and never raises.
+    """
+    try:
+        tag, cs, ce = read_header(raw, 0, len(raw))
+    except DecodeError:
+        if raw:
+            try:    # the outer length may overrun: read the tag alone
+                tag, cs, ce = raw[0], 2 if len(raw) > 1 and raw[1] < 0x80 else len(raw), len(raw)
+            except IndexError:
+                return None, None
+        else:
+            return None, None
+    name = PDU_TAGS.get(tag)
+    if name is None:
+        return None, None
+    if tag in (0x85, 0x86):
+        return name, int.from_bytes(raw[cs:ce], "big") if 0 < ce - cs <= 5 else None
+    if tag in (0xA0, 0xA1, 0xA2, 0xA7) and cs < ce:
+        try:
+            t, a, b = read_header(raw, cs, ce)
+        except DecodeError:
+            return name, None
+        if t in (0x02, 0x80) and 0 < b - a <= 5:
+            return name, int.from_bytes(raw[a:b], "big")
+    return name, None

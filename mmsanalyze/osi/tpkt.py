@@ -14,8 +14,10 @@ from __future__ import annotations
 MAX_TPKT = 65535
 #: Smallest TPKT: header (4) + a COTP DT header (3).
 MIN_TPKT = 7
-#: COTP TPDU codes (ISO 8073 13.1, high nibble) that may follow a TPKT header.
-_COTP_CODES = frozenset({0xE0, 0xD0, 0x80, 0xC0, 0xF0, 0x70, 0x60, 0x50, 0x20, 0x10})
+#: COTP TPDU codes (ISO 8073 13.1, high nibble) that may follow a TPKT header, with the
+#: range of length indicators a real class-0/2 header of that type has (13.2-13.12).
+_COTP_LI = {0xF0: (2, 2), 0xE0: (6, 64), 0xD0: (6, 64), 0x80: (6, 64), 0xC0: (6, 6),
+            0x70: (4, 32), 0x10: (2, 16), 0x60: (4, 16), 0x20: (4, 16), 0x50: (4, 16)}
 
 
 def plausible_header(buf, i: int, n: int) -> bool:
@@ -30,8 +32,8 @@ def plausible_header(buf, i: int, n: int) -> bool:
     if i + 6 > n:
         return True
     li = buf[i + 4]
-    code = buf[i + 5] & 0xF0
-    return li + 1 <= length - 4 and li >= 2 and code in _COTP_CODES
+    rng = _COTP_LI.get(buf[i + 5] & 0xF0)
+    return rng is not None and rng[0] <= li <= rng[1] and li + 1 <= length - 4
 
 
 class TpktFramer:
