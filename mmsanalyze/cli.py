@@ -33,18 +33,39 @@ def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "j
                    help="output format (default: table)")
 
 
+#: Subcommands, in help order: each is a module of mmsanalyze.commands with
+#: ``HELP`` (one line), ``register(parser)`` (its options) and ``run(args) -> int``.
+COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "associations", "files",
+            "traffic", "goose", "sv")
+
+
+def _command_module(name: str):
+    import importlib
+    try:
+        return importlib.import_module(f".commands.{name}", __package__)
+    except ModuleNotFoundError as err:
+        if err.name and err.name.endswith(f"commands.{name}"):
+            return None
+        raise
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="mmsanalyze",
                                  description="IEC 61850 MMS / GOOSE / SV capture analyzer")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("pdus", help="list every MMS PDU (one line each, or JSON lines)")
-    _add_source(p)
-    _add_format(p, ("table", "jsonl", "csv"))
-    p.add_argument("-Y", dest="filter", metavar="FILTER",
-                   help="display filter, e.g. 'service==read && invoke_id==3', 'variables~LLN0', 'stream==2'")
-    p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
-    p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
+    for name in COMMANDS:
+        mod = _command_module(name)
+        if mod is None:
+            continue
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        _add_source(p)
+        mod.register(p)
+        p.set_defaults(run=mod.run)
     return ap
+
+
+add_source = _add_source
+add_format = _add_format
 
 
 def ports_of(args) -> tuple:
@@ -81,9 +102,7 @@ def main(argv=None) -> int:
         ap.print_help()
         return EXIT_USAGE
     try:
-        if args.command == "pdus":
-            from .commands.pdus import run
-            return run(args)
+        return args.run(args)
     except CaptureError as err:
         print(f"mmsanalyze: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -95,7 +114,6 @@ def main(argv=None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
-    return 0
 
 
 def dumps(obj) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 
-from ..cli import dumps, open_frames, ports_of
+from ..cli import add_format, dumps, open_frames, ports_of
 from ..dfilter import compile_filter
 from ..pipeline import Pipeline
 from ..records import PduRecord
@@ -15,6 +15,17 @@ FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "ser
           "via", "variables", "error", "access_results", "malformed", "detail")
 CSV_FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
               "via", "variables", "error", "malformed")
+
+
+HELP = "list every MMS PDU (tshark-like lines, JSON lines or CSV)"
+
+
+def register(p) -> None:
+    add_format(p, ("table", "jsonl", "csv"))
+    p.add_argument("-Y", dest="filter", metavar="FILTER",
+                   help="display filter, e.g. 'service==read && invoke_id==3', 'variables~LLN0', 'stream==2'")
+    p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
+    p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
 
 
 def record_dict(rec: PduRecord, full: bool = True) -> dict:
