@@ -1,0 +1,313 @@
+"""GOOSE publisher health: per-publisher counters, anomaly rules and the timeline plot.
+
+Works on the table of :meth:`mmsanalyze.goose.collector.GooseCollector.table`.
+
+A *publisher* is one (source MAC, APPID, gocbRef).  Its messages are walked in
+capture order against the newest state seen so far (IEC 61850-8-1 17.2 / 7-2
+18.2.3: stNum counts data changes, sqNum counts retransmissions of one state and
+restarts at 0 -- 1 in some Ed.1 devices -- after each change; both wrap at 2^32):
+
+* stNum above the newest -> an *event* (new state); sqNum should restart;
+* the newest stNum with a higher sqNum -> normal (a jump > 1 is a *gap*);
+* the newest stNum and sqNum again -> a *repeat*, unless it is byte-identical
+  and within :data:`CAPTURE_DUP_S` (the same frame captured twice);
+* the newest stNum with a lower sqNum, or an older stNum -> going *backwards*;
+* the newest stNum with allData different from the state's first message ->
+  *poisoning* sign (Hoyos et al., "Exposing GOOSE: detecting the GOOSE
+  poisoning attack", 2012): a new state must come with a new stNum.
+
+Repeats, backwards steps and same-stNum-different-data only happen when a second
+source interleaves messages with the publisher (replay, injection, poisoning),
+so they make the publisher ``suspicious``; so does the same gocbRef/APPID from
+another MAC, and a state change that is withdrawn (allData back to the exact
+values before it) within :data:`REVERT_WINDOW_S` -- the footprint of a fake
+trip/open that is injected and then undone (false data injection), or of a
+chattering input.  A genuine short protection pulse looks the same, so treat
+that one as a lead to check against the process (e.g. the SV currents).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["goose_streams", "plot_goose_timeline", "GOOSE_STREAM_COLUMNS", "RETRANS_N",
+           "CAPTURE_DUP_S", "REVERT_WINDOW_S"]
+
+#: Intervals after each event kept in ``retrans_ms`` (the fast-retransmission burst).
+RETRANS_N = 6
+#: Byte-identical repeats closer than this are capture duplicates, not replays.
+CAPTURE_DUP_S = 0.001
+#: A state change undone within this many seconds is reported as reverted.
+REVERT_WINDOW_S = 10.0
+_MOD = 1 << 32
+_HALF = 1 << 31
+
+GOOSE_STREAM_COLUMNS = [
+    "src_mac", "appid", "gocb_ref", "go_id", "dat_set", "transport", "messages",
+    "first_time", "last_time", "st_num_first", "st_num_last", "events", "retrans_ms",
+    "retrans_min_ms", "retrans_median_ms", "heartbeat_ms", "tal_ms", "tal_violations",
+    "sq_gaps", "sq_lost", "sq_not_reset", "sq_repeats", "sq_backwards", "st_backwards",
+    "st_jumps", "st_repeat_diff_data", "st_late", "reverted_events", "restarts",
+    "conf_rev_changes",
+    "simulation_messages", "sim_bit_messages", "nds_com_messages", "capture_dups",
+    "malformed", "other_src_macs", "anomalies", "suspicious",
+]
+
+
+def _fwd(a: int, b: int) -> int:
+    """Signed distance from ``a`` to ``b`` on the 32-bit counter circle."""
+    d = (b - a) % _MOD
+    return d - _MOD if d >= _HALF else d
+
+
+def _publisher(rows) -> dict:
+    """Walk one publisher's messages (tuples in capture order) -> counters."""
+    c = dict(events=0, tal_violations=0, sq_gaps=0, sq_lost=0, sq_not_reset=0, sq_repeats=0,
+             sq_backwards=0, st_backwards=0, st_jumps=0, st_repeat_diff_data=0, st_late=0,
+             reverted_events=0, restarts=0, conf_rev_changes=0, capture_dups=0)
+    retrans, steady, tals = [], [], []
+    prev = None
+    st_max = sq_max = None
+    state_data = state_t = None   # allData / t of the newest state's first message
+    before_data = None            # allData of the state before the newest one
+    state_time = None             # arrival of the newest state's first message
+    burst = None                  # intervals collected after the latest event
+    pending, pending_data = 0, None   # messages of this state carrying other data
+    for (time, st, sq, tal, data, conf, t) in rows:
+        if tal is not None:
+            tals.append(tal)
+        if prev is None:
+            st_max, sq_max, state_data, state_t = st, sq, data, t
+            prev = (time, st, sq, tal, data, conf)
+            continue
+        p_time, p_st, p_sq, p_tal, p_data, p_conf = prev
+        dt = time - p_time
+        prev = (time, st, sq, tal, data, conf)
+        if p_tal is not None and dt * 1000.0 > p_tal:
+            c["tal_violations"] += 1
+        if conf != p_conf:
+            c["conf_rev_changes"] += 1
+        d_st = _fwd(st_max, st)
+        d_sq = _fwd(sq_max, sq) if d_st == 0 else 0
+        if (d_st < 0 or d_sq < 0) and st <= 1 and sq <= 1 and t != state_t:
+            # stNum/sqNum back at their initial values with a new t: the publisher
+            # restarted (IEC 61850-7-2 18.2.3.5); follow the new sequence
+            c["restarts"] += 1
+            c["st_repeat_diff_data"] += pending
+            pending = 0
+            st_max, sq_max, state_data, state_t, state_time = st, sq, data, t, time
+            before_data, burst = None, []
+            continue
+        if d_st > 0:                                   # new state (event)
+            c["events"] += 1
+            if d_st > 1:
+                c["st_jumps"] += 1
+            if sq not in (0, 1):
+                c["sq_not_reset"] += 1
+            if (before_data is not None and data == before_data and data != state_data
+                    and state_time is not None and time - state_time <= REVERT_WINDOW_S):
+                c["reverted_events"] += 1
+            if pending:
+                # data changed under the old stNum and the new state carries it: the
+                # publisher incremented stNum late (a device quirk, not an attack)
+                c["st_late" if data == pending_data else "st_repeat_diff_data"] += pending
+                pending = 0
+            if burst:
+                retrans.append(burst)
+            burst = []
+            before_data, state_data, state_t, state_time = state_data, data, t, time
+            st_max, sq_max = st, sq
+            continue
+        if d_st < 0:
+            c["st_backwards"] += 1
+            continue
+        if d_sq > 0:
+            if d_sq > 1 and not (sq_max == _MOD - 1 and sq == 1):   # Ed.2 wraps to 1
+                c["sq_gaps"] += 1
+                c["sq_lost"] += d_sq - 1
+            if p_st == st:
+                if burst is not None and len(burst) < RETRANS_N:
+                    burst.append(dt * 1000.0)
+                elif p_sq >= RETRANS_N or burst is None:
+                    steady.append(dt * 1000.0)
+            sq_max = sq
+        elif d_sq == 0:
+            if data == p_data and p_st == st and p_sq == sq and dt <= CAPTURE_DUP_S:
+                c["capture_dups"] += 1
+            else:
+                c["sq_repeats"] += 1
+        else:
+            c["sq_backwards"] += 1
+        if data != state_data:
+            pending += 1
+            pending_data = data
+        elif pending:
+            # back to the state's data under the same stNum: the other data was foreign
+            c["st_repeat_diff_data"] += pending
+            pending = 0
+    c["st_repeat_diff_data"] += pending
+    if burst:
+        retrans.append(burst)
+    flat = [x for b in retrans for x in b]
+    c["retrans_ms"] = retrans
+    c["retrans_min_ms"] = min(flat) if flat else np.nan
+    c["retrans_median_ms"] = statistics.median(flat) if flat else np.nan
+    c["heartbeat_ms"] = statistics.median(steady) if steady else np.nan
+    c["tal_ms"] = statistics.mode(tals) if tals else None
+    return c
+
+
+def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per GOOSE publisher (source MAC + APPID + gocbRef).
+
+    Columns: ``src_mac``, ``appid``, ``gocb_ref``, ``go_id``, ``dat_set``,
+    ``transport``; ``messages``, ``first_time``/``last_time`` (epoch s),
+    ``st_num_first``/``st_num_last``; ``events`` (new stNum values);
+    ``retrans_ms`` (per event, the first :data:`RETRANS_N` intervals in ms),
+    ``retrans_min_ms``/``retrans_median_ms`` over those; ``heartbeat_ms`` (median
+    interval once sqNum >= RETRANS_N, i.e. steady state); ``tal_ms`` (usual
+    timeAllowedToLive); ``tal_violations`` (next message later than the previous
+    one's TAL); ``sq_gaps``/``sq_lost`` (sqNum jumps and messages missing);
+    ``sq_not_reset`` (first message of a new state with sqNum not 0/1);
+    ``sq_repeats``; ``sq_backwards``; ``st_backwards``; ``st_jumps`` (stNum
+    skipping values); ``st_repeat_diff_data`` (same stNum, different allData, not
+    followed by a state carrying that data); ``st_late`` (new allData sent under
+    the old stNum just before the increment -- seen on real ABB relays);
+    ``reverted_events`` (changes undone within REVERT_WINDOW_S); ``restarts``
+    (stNum and sqNum back to 1/0 with a new t);
+    ``conf_rev_changes``; ``simulation_messages`` (goosePdu simulation/test
+    true), ``sim_bit_messages`` (header S bit), ``nds_com_messages``;
+    ``capture_dups``; ``malformed``; ``other_src_macs`` (other MACs sending this
+    gocbRef/APPID); ``anomalies`` (text, '' when none); ``suspicious``.
+    """
+    if table is None or len(table) == 0:
+        return pd.DataFrame({c: [] for c in GOOSE_STREAM_COLUMNS})
+    t = table.reset_index(drop=True)
+    keys = ["src_mac", "appid", "gocb_ref"]
+    out = []
+    for key, grp in t.groupby(keys, sort=False, dropna=False):
+        ok = grp[~grp["malformed"] & grp["st_num"].notna() & grp["sq_num"].notna()]
+        rows = zip(ok["time"].to_numpy(), ok["st_num"].astype(np.int64).to_numpy(),
+                   ok["sq_num"].astype(np.int64).to_numpy(),
+                   ok["time_allowed_to_live"].to_numpy(dtype=object, na_value=None),
+                   ok["all_data"].to_numpy(), ok["conf_rev"].to_numpy(dtype=object,
+                                                                      na_value=None),
+                   ok["t"].to_numpy())
+        c = _publisher(rows)
+        first = grp.iloc[0]
+        st = ok["st_num"]
+        out.append({
+            "src_mac": key[0], "appid": key[1], "gocb_ref": key[2],
+            "go_id": first["go_id"], "dat_set": first["dat_set"],
+            "transport": first["transport"], "messages": len(grp),
+            "first_time": grp["time"].min(), "last_time": grp["time"].max(),
+            "st_num_first": st.iloc[0] if len(st) else pd.NA,
+            "st_num_last": st.iloc[-1] if len(st) else pd.NA,
+            **c,
+            "simulation_messages": int(grp["simulation"].fillna(False).sum()),
+            "sim_bit_messages": int(grp["sim_bit"].sum()),
+            "nds_com_messages": int(grp["nds_com"].fillna(False).sum()),
+            "malformed": int(grp["malformed"].sum()),
+        })
+    res = pd.DataFrame(out)
+    macs = res.groupby(["appid", "gocb_ref"], dropna=False)["src_mac"].agg(set)
+    res["other_src_macs"] = [
+        sorted(m for m in macs.loc[(a, g)] if m != mac and isinstance(m, str))
+        for a, g, mac in zip(res["appid"], res["gocb_ref"], res["src_mac"])]
+    notes = [_anomalies(r) for r in res.itertuples(index=False)]
+    res["anomalies"] = [n for n, _ in notes]
+    res["suspicious"] = np.array([s for _, s in notes], dtype=bool)
+    for col in ("appid", "st_num_first", "st_num_last", "tal_ms"):
+        res[col] = pd.array(res[col], dtype="Int64")
+    return res[GOOSE_STREAM_COLUMNS]
+
+
+def _anomalies(r) -> tuple[str, bool]:
+    notes, sus = [], False
+    rules = [
+        (r.st_backwards, "messages with an older stNum than the newest (replay / injection)", True),
+        (r.sq_backwards, "messages with an older sqNum in the current state (replay / injection)",
+         True),
+        (r.sq_repeats, "repeated stNum+sqNum (replay / injection)", True),
+        (r.st_repeat_diff_data, "same stNum with different allData (poisoning)", True),
+        (r.reverted_events, f"state changes undone within {REVERT_WINDOW_S:g} s "
+                            "(injected then withdrawn value, or chatter)", True),
+        (len(r.other_src_macs), "other source MACs for this gocbRef/APPID: "
+                                + ", ".join(r.other_src_macs) + " (spoofing?)", True),
+        (r.tal_violations, "messages later than the previous timeAllowedToLive", False),
+        (r.sq_gaps, f"sqNum gaps ({r.sq_lost} messages missing)", False),
+        (r.sq_not_reset, "new states whose sqNum did not restart at 0/1", False),
+        (r.st_jumps, "stNum jumps (state changes not seen)", False),
+        (r.st_late, "messages with new allData before their stNum increment (device quirk)",
+         False),
+        (r.restarts, "publisher restarts (stNum/sqNum back to initial values)", False),
+        (r.conf_rev_changes, "confRev changes", False),
+        (r.simulation_messages, "messages with simulation/test set", False),
+        (r.sim_bit_messages, "frames with the header simulate bit set", False),
+        (r.nds_com_messages, "messages with ndsCom (needs commissioning) set", False),
+        (r.malformed, "malformed messages", False),
+    ]
+    for count, text, is_sus in rules:
+        if count:
+            notes.append(f"{count} {text}" if not text.startswith("other") else text)
+            sus = sus or is_sus
+    return "; ".join(notes), sus
+
+
+def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 16) -> str:
+    """GOOSE event timeline per publisher, as a PNG at ``path``; returns ``path``.
+
+    Top: stNum over time, one line per publisher (events are the steps; red
+    crosses mark messages from an older state or repeated/older sqNum).  Bottom:
+    sqNum over time (log scale): the sawtooth restarts at each event and climbs
+    with every retransmission.  The ``max_publishers`` busiest publishers are drawn.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
+    ok = table[~table["malformed"] & table["st_num"].notna()] if len(table) else table
+    if len(ok):
+        t0 = ok["time"].min()
+        keys = ["src_mac", "appid", "gocb_ref"]
+        sizes = ok.groupby(keys, dropna=False).size().sort_values(ascending=False)
+        cmap = plt.get_cmap("tab20")
+        for i, key in enumerate(sizes.index[:max_publishers]):
+            m = np.ones(len(ok), dtype=bool)
+            for k, v in zip(keys, key):
+                m &= (ok[k] == v).to_numpy(dtype=bool, na_value=False)
+            s = ok[m]
+            tt = s["time"].to_numpy() - t0
+            st = s["st_num"].to_numpy(dtype=np.float64)
+            sq = s["sq_num"].to_numpy(dtype=np.float64)
+            color = cmap(i % 20)
+            label = f"{key[2]} (0x{int(key[1]):04X}, {key[0]})"
+            ax1.step(tt, st, where="post", color=color, lw=1.2, label=label)
+            ax1.plot(tt, st, ".", color=color, ms=3)
+            # messages that are not the newest state: older stNum / repeated or older sqNum
+            newest_st = np.maximum.accumulate(st)
+            bad = st < newest_st
+            same = np.r_[False, (st[1:] == st[:-1]) & (sq[1:] <= sq[:-1])]
+            bad |= same
+            if bad.any():
+                ax1.plot(tt[bad], st[bad], "x", color="red", ms=7, mew=1.5)
+            ax2.plot(tt, sq + 1, ".", color=color, ms=3)
+        if len(sizes) > max_publishers:
+            ax1.set_title(f"{max_publishers} busiest of {len(sizes)} publishers")
+        ax1.plot([], [], "x", color="red", label="older state / repeated sqNum")
+        ax1.legend(fontsize=7, loc="upper left", ncol=1 if len(sizes) < 6 else 2)
+    ax1.set_ylabel("stNum (state number)")
+    ax1.grid(True, alpha=0.3)
+    ax2.set_yscale("log")
+    ax2.set_ylabel("sqNum + 1 (retransmission count)")
+    ax2.set_xlabel("time since first GOOSE message (s)")
+    ax2.grid(True, which="both", alpha=0.3)
+    fig.suptitle("GOOSE publishers: state changes (stNum) and retransmissions (sqNum)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)

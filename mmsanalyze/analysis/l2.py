@@ -1,0 +1,139 @@
+"""Recognising the other IEC 61850 multicast transports, and counting them.
+
+* **R-GOOSE / R-SV** (IEC 61850-90-5, IEC 61850-8-1 Ed.2.1): UDP port 102 with
+  the 90-5 session header (see :mod:`mmsanalyze.goose.routable`); session
+  identifier 0xA1 GOOSE, 0xA2 SV, 0xA0 tunnelled, 0xA3 management.
+* **GSSE** (UCA2 GOOSE, IEC 61850-8-1 Ed.1 clause 19): an MMS InformationReport
+  of the variable named ``GOOSE`` over the OSI connectionless stack: ISO/IEC
+  8802-2 LLC (DSAP = SSAP = 0xFE, UI) carrying ISO 8473 CLNP data PDUs.
+
+The pipeline calls :func:`recognise_udp` / :func:`recognise_llc` (or the
+:class:`L2Collector` methods, which also count and forward R-GOOSE / R-SV to the
+GOOSE / SV collectors) and reads :meth:`L2Collector.table` for the breakdown.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..goose.routable import SI_KINDS, UDP_PORT, session_start
+
+__all__ = ["recognise_udp", "recognise_llc", "L2Collector", "L2_KINDS", "GSSE_NAME"]
+
+#: Kinds this module can name, in breakdown order.
+L2_KINDS = ("goose", "sv", "r-goose", "r-sv", "r-tunnel", "r-mngt", "gsse")
+#: MMS VMD-specific ObjectName [0] VisibleString "GOOSE": the UCA2 GOOSE variable.
+GSSE_NAME = b"\x80\x05GOOSE"
+#: How far into the CLNP user data the GOOSE variable name is looked for.
+_GSSE_SEARCH = 256
+_LLC_OSI = 0xFE       # ISO network layer SAP (ISO/IEC TR 11802-1)
+_LLC_UI = 0x03
+_NLPID_CLNP = 0x81    # ISO 8473
+_CLNP_DT = 0x1C       # data PDU type (low 5 bits of the flags/type octet)
+
+
+def recognise_udp(sport: int, dport: int, payload, off: int = 0) -> str | None:
+    """Name an IEC 61850-90-5 datagram: 'r-goose', 'r-sv', 'r-tunnel', 'r-mngt' or None.
+
+    Only the first octets are read, so the first fragment of a fragmented R-SV
+    datagram is recognised too.
+    """
+    if sport != UDP_PORT and dport != UDP_PORT:
+        return None
+    s = session_start(payload, off, len(payload))
+    return None if s < 0 else SI_KINDS[payload[s]]
+
+
+def recognise_llc(data, off: int) -> str | None:
+    """'gsse' when the 802.2 LLC frame at ``off`` is a UCA2 GOOSE (GSSE) over CLNP, else None."""
+    end = len(data)
+    if end - off < 9 or data[off] != _LLC_OSI or data[off + 1] != _LLC_OSI \
+            or data[off + 2] != _LLC_UI or data[off + 3] != _NLPID_CLNP:
+        return None
+    clnp = off + 3
+    if data[clnp + 4] & 0x1F != _CLNP_DT:
+        return None
+    user = clnp + data[clnp + 1]
+    return "gsse" if data.find(GSSE_NAME, user, min(end, user + _GSSE_SEARCH)) >= 0 else None
+
+
+class L2Collector:
+    """Counts R-GOOSE, R-SV, 90-5 tunnel/management and GSSE frames (and L2 GOOSE/SV).
+
+    ``goose`` / ``sv`` are the pipeline's :class:`~mmsanalyze.goose.GooseCollector`
+    and :class:`~mmsanalyze.sv.SvCollector`; when given, R-GOOSE / R-SV payloads are
+    decoded into their tables (``transport`` 'r-goose' / 'r-sv') and their L2
+    counts join :meth:`table`.
+    """
+
+    def __init__(self, goose=None, sv=None, decode_routable: bool = True):
+        self.goose = goose
+        self.sv = sv
+        self.decode_routable = decode_routable
+        self._counts: dict = {}
+
+    #: The pure recognisers, so an L2Collector can stand where the pipeline expects
+    #: an object with ``recognise_udp`` / ``recognise_llc`` (they do not count).
+    recognise_udp = staticmethod(recognise_udp)
+    recognise_llc = staticmethod(recognise_llc)
+
+    def count(self, kind: str, ts: float, nbytes: int) -> None:
+        """Add one frame of ``kind`` to the breakdown."""
+        c = self._counts.get(kind)
+        if c is None:
+            self._counts[kind] = [1, nbytes, ts, ts]
+        else:
+            c[0] += 1
+            c[1] += nbytes
+            if ts < c[2]:
+                c[2] = ts
+            if ts > c[3]:
+                c[3] = ts
+
+    def add_udp(self, frame_number: int, ts: float, sport: int, dport: int, payload,
+                src_mac=None, dst_mac=None, vlan_ids=(), vlan_priority=None,
+                wire_len: int | None = None) -> str | None:
+        """Recognise, count and (for R-GOOSE / R-SV) decode one UDP payload; returns its kind."""
+        kind = recognise_udp(sport, dport, payload)
+        if kind is None:
+            return None
+        self.count(kind, ts, len(payload) if wire_len is None else wire_len)
+        if self.decode_routable:
+            if kind == "r-goose" and self.goose is not None:
+                self.goose.add_routable(frame_number, ts, payload, src_mac, dst_mac, vlan_ids,
+                                        vlan_priority)
+            elif kind == "r-sv" and self.sv is not None:
+                self.sv.add_routable(frame_number, ts, payload, src_mac, dst_mac, vlan_ids,
+                                     vlan_priority)
+        return kind
+
+    def add_llc(self, frame_number: int, ts: float, data, off: int,
+                wire_len: int | None = None) -> str | None:
+        """Recognise and count one 802.2 LLC frame (``off`` = DSAP); returns 'gsse' or None."""
+        kind = recognise_llc(data, off)
+        if kind is not None:
+            self.count(kind, ts, len(data) if wire_len is None else wire_len)
+        return kind
+
+    def table(self) -> pd.DataFrame:
+        """Breakdown rows: ``kind``, ``frames``, ``bytes``, ``first_time``, ``last_time``.
+
+        Kinds in :data:`L2_KINDS` order; 'goose' / 'sv' are the L2 frames of the
+        attached collectors; kinds never seen are left out.
+        """
+        counts = dict(self._counts)
+        for kind, col in (("goose", self.goose), ("sv", self.sv)):
+            if col is not None and col.frames:
+                tab = col.table()
+                t = tab["time"][(tab["transport"] == "l2").to_numpy(dtype=bool)]
+                if len(t):
+                    counts[kind] = [col.frames, col.bytes, float(t.min()), float(t.max())]
+        rows = [(k, *counts[k]) for k in L2_KINDS if k in counts]
+        rows += [(k, *v) for k, v in counts.items() if k not in L2_KINDS]
+        return pd.DataFrame({
+            "kind": [r[0] for r in rows],
+            "frames": pd.array([r[1] for r in rows], dtype="int64"),
+            "bytes": pd.array([r[2] for r in rows], dtype="int64"),
+            "first_time": pd.array([r[3] for r in rows], dtype="float64"),
+            "last_time": pd.array([r[4] for r in rows], dtype="float64"),
+        })

@@ -1,0 +1,300 @@
+"""Sampled Values stream health: per-stream counters and the SV plots.
+
+Works on the table of :meth:`mmsanalyze.sv.collector.SvCollector.table` (one row
+per ASDU); every figure is computed with numpy over the whole table at once.
+
+A *stream* is one (svID, APPID, source MAC).  For each, consecutive smpCnt values
+(in capture order) are compared modulo the counter's wrap value:
+
+* step 1 -- the next sample;  step 0 -- a duplicate;
+* step 2 .. wrap/2 -- a gap of step-1 lost samples;
+* a larger step -- the counter went *backwards* (out of order).
+
+Steps are taken against the newest sample seen so far (after unwrapping), so an
+interleaved older sequence counts as out-of-order ASDUs and not also as losses.
+
+On a switched process bus one merging unit's frames are neither reordered nor
+duplicated, so backwards steps mean a second smpCnt sequence is interleaved with
+the publisher's (injection or replay), and a long run of missing samples is an
+outage or a deletion, not random loss.  Those, and an svID published from more
+than one source MAC, make a stream ``suspicious``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["sv_streams", "infer_wrap", "plot_sv_intervals", "SV_STREAM_COLUMNS",
+           "BURST_LOSS_SAMPLES", "NOMINAL_FREQUENCIES"]
+
+#: Consecutive missing samples that count as a burst outage / deletion rather
+#: than an isolated drop: 8 samples is a tenth of a cycle at 80 samples/cycle.
+BURST_LOSS_SAMPLES = 8
+#: Power-system frequencies tried when smpRate is in samples per nominal period.
+NOMINAL_FREQUENCIES = (50, 60)
+
+SV_STREAM_COLUMNS = [
+    "sv_id", "appid", "src_mac", "dst_mac", "vlan_id", "frames", "asdus", "first_time",
+    "last_time", "rate", "smp_rate", "smp_mod", "wrap", "conf_revs", "smp_synch_states",
+    "lost_samples", "gaps", "max_gap", "duplicates", "out_of_order", "interval_mean_us",
+    "interval_std_us", "interval_max_us", "sim_frames", "malformed", "other_src_macs",
+    "anomalies", "suspicious",
+]
+
+
+def infer_wrap(max_cnt: int, smp_rate, smp_mod) -> int:
+    """The value at which smpCnt wraps to 0 (IEC 61850-9-2 / 61869-9).
+
+    * smpMod 1 (samples per second): smpRate itself.
+    * smpRate per nominal period (smpMod 0 or absent): smpRate x 50 or x 60 Hz,
+      the smallest that is above every smpCnt seen (80 -> 4000 or 4800).
+    * otherwise, or when smpCnt exceeds those, ``max(smp_cnt) + 1``.
+    """
+    seen = int(max_cnt) + 1
+    if smp_rate is not None and not pd.isna(smp_rate) and smp_rate > 0:
+        mod = 0 if smp_mod is None or pd.isna(smp_mod) else int(smp_mod)
+        if mod == 1 and smp_rate >= seen:
+            return int(smp_rate)
+        if mod == 0:
+            for f in NOMINAL_FREQUENCIES:
+                if smp_rate * f >= seen:
+                    return int(smp_rate * f)
+    return seen
+
+
+def _first(series: pd.Series, gid: np.ndarray, n: int):
+    out = [None] * n
+    vals = series.to_numpy(dtype=object, na_value=None)
+    for i in range(len(vals) - 1, -1, -1):
+        out[gid[i]] = vals[i]
+    return out
+
+
+def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per SV stream (svID + APPID + source MAC).
+
+    Columns: ``sv_id``, ``appid``, ``src_mac``, ``dst_mac``, ``vlan_id``;
+    ``frames`` (frames carrying the stream), ``asdus``; ``first_time``/``last_time``
+    (epoch s); ``rate`` measured ASDUs per second; ``smp_rate``/``smp_mod`` as sent;
+    ``wrap`` the smpCnt wrap value used (:func:`infer_wrap`); ``conf_revs`` and
+    ``smp_synch_states`` the distinct values seen (lists); ``lost_samples``,
+    ``gaps``, ``max_gap`` (largest run of missing samples); ``duplicates``;
+    ``out_of_order`` (smpCnt going backwards); ``interval_mean_us``,
+    ``interval_std_us`` (jitter), ``interval_max_us`` between the stream's frames;
+    ``sim_frames`` (reserved1 simulate bit set); ``malformed`` rows;
+    ``other_src_macs`` other MACs publishing the same svID+APPID; ``anomalies``
+    (text, '' when none) and ``suspicious`` (injection / deletion / spoofing signs).
+    """
+    if table is None or len(table) == 0:
+        return pd.DataFrame({c: [] for c in SV_STREAM_COLUMNS})
+    keys = ["sv_id", "appid", "src_mac"]
+    gid = table.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    n = int(gid.max()) + 1
+    order = np.argsort(gid, kind="stable")
+    g = gid[order]
+    ok = ~table["malformed"].to_numpy()[order]
+    cnt = table["smp_cnt"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    valid = ok & ~np.isnan(cnt)
+    cnt = np.where(valid, cnt, 0).astype(np.int64)
+    t = table["time"].to_numpy()[order]
+    frame = table["frame"].to_numpy()[order]
+
+    asdus = np.bincount(g, minlength=n)
+    malformed = np.bincount(g, weights=~ok, minlength=n).astype(np.int64)
+    max_cnt = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(max_cnt, g[valid], cnt[valid])
+    smp_rate = _first(table["smp_rate"], gid, n)
+    smp_mod = _first(table["smp_mod"], gid, n)
+    wrap = np.array([infer_wrap(max(m, 0), r, md) for m, r, md in zip(max_cnt, smp_rate,
+                                                                        smp_mod)])
+
+    # smpCnt continuity.  Unwrap each stream's counter (a step of more than half
+    # the wrap value is a step backwards), then compare every ASDU with the newest
+    # sample seen before it: equal to the previous -> duplicate; older -> out of
+    # order (an interleaved sequence); newer by k > 1 -> k-1 samples lost.  Using
+    # the running maximum keeps an interleaved older sequence from also counting
+    # as losses when the publisher's own sequence resumes.
+    vi = np.flatnonzero(valid)
+    gv, cv = g[vi], cnt[vi]
+    same = gv[1:] == gv[:-1]
+    w = wrap[gv[1:]]
+    step = (cv[1:] - cv[:-1]) % w
+    step = np.where(step > w // 2, step - w, step)
+    if len(cv):
+        starts = np.ones(len(cv), dtype=bool)
+        starts[1:] = ~same
+        base = cv.copy()
+        base[1:] = np.where(same, step, cv[1:])
+        cs = np.cumsum(base)
+        first = np.maximum.accumulate(np.where(starts, np.arange(len(cv)), 0))
+        unwrapped = cs - (cs[first] - base[first])
+        offset = gv.astype(np.int64) << 40          # keep streams apart
+        newest = (np.maximum.accumulate(unwrapped + offset) - offset)[:-1]
+        jump = unwrapped[1:] - newest
+        dup = same & (step == 0)
+        back = same & ~dup & (jump <= 0)
+        gap = same & (jump > 1)
+    else:
+        jump = np.zeros(0, dtype=np.int64)
+        dup = back = gap = np.zeros(0, dtype=bool)
+    gs = gv[1:]
+    duplicates = np.bincount(gs, weights=dup, minlength=n).astype(np.int64)
+    out_of_order = np.bincount(gs, weights=back, minlength=n).astype(np.int64)
+    gaps = np.bincount(gs, weights=gap, minlength=n).astype(np.int64)
+    lost = np.bincount(gs, weights=np.where(gap, jump - 1, 0), minlength=n).astype(np.int64)
+    max_gap = np.zeros(n, dtype=np.int64)
+    np.maximum.at(max_gap, gs[gap], (jump - 1)[gap])
+
+    # frame-level arrival intervals of each stream
+    newf = np.ones(len(g), dtype=bool)
+    newf[1:] = (g[1:] != g[:-1]) | (frame[1:] != frame[:-1])
+    fi = np.flatnonzero(newf)
+    gf, tf = g[fi], t[fi]
+    frames = np.bincount(gf, minlength=n)
+    samef = gf[1:] == gf[:-1]
+    dt = np.diff(tf)[samef] * 1e6
+    gd = gf[1:][samef]
+    cnt_dt = np.bincount(gd, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_dt = np.bincount(gd, weights=dt, minlength=n) / cnt_dt
+        var = np.bincount(gd, weights=dt * dt, minlength=n) / cnt_dt - mean_dt ** 2
+        std_dt = np.sqrt(np.clip(var, 0, None))
+    max_dt = np.full(n, np.nan)
+    if len(dt):
+        mx = np.full(n, -np.inf)
+        np.maximum.at(mx, gd, dt)
+        max_dt = np.where(np.isfinite(mx), mx, np.nan)
+
+    first_time = np.full(n, np.inf)
+    np.minimum.at(first_time, g, t)
+    last_time = np.full(n, -np.inf)
+    np.maximum.at(last_time, g, t)
+    dur = last_time - first_time
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(dur > 0, (asdus - 1) / dur, np.nan)
+
+    sim = table["sim_bit"].to_numpy()[order][newf]
+    sim_frames = np.bincount(gf, weights=sim, minlength=n).astype(np.int64)
+
+    first_rows = np.full(n, -1)
+    first_rows[g[::-1]] = order[::-1]
+    head = table.iloc[first_rows]
+    conf = table.groupby(gid)["conf_rev"].unique()
+    synch = table.groupby(gid)["smp_synch"].unique()
+
+    out = pd.DataFrame({
+        "sv_id": head["sv_id"].astype(object).to_numpy(),
+        "appid": head["appid"].to_numpy(),
+        "src_mac": head["src_mac"].astype(object).to_numpy(),
+        "dst_mac": head["dst_mac"].astype(object).to_numpy(),
+        "vlan_id": pd.array(head["vlan_id"].to_numpy(), dtype="Int64"),
+        "frames": frames, "asdus": asdus, "first_time": first_time, "last_time": last_time,
+        "rate": rate,
+        "smp_rate": pd.array(smp_rate, dtype="Int64"),
+        "smp_mod": pd.array(smp_mod, dtype="Int64"),
+        "wrap": wrap,
+        "conf_revs": [sorted(int(v) for v in conf[i] if not pd.isna(v)) for i in range(n)],
+        "smp_synch_states": [sorted(int(v) for v in synch[i] if not pd.isna(v))
+                             for i in range(n)],
+        "lost_samples": lost, "gaps": gaps, "max_gap": max_gap, "duplicates": duplicates,
+        "out_of_order": out_of_order, "interval_mean_us": mean_dt, "interval_std_us": std_dt,
+        "interval_max_us": max_dt, "sim_frames": sim_frames, "malformed": malformed,
+    })
+    # the same svID + APPID from more than one source MAC
+    others = []
+    macs = out.groupby(["sv_id", "appid"], dropna=False)["src_mac"].agg(lambda s: set(s))
+    for sv_id, appid, mac in zip(out["sv_id"], out["appid"], out["src_mac"]):
+        try:
+            allm = macs.loc[(sv_id, appid)]
+        except KeyError:
+            allm = {mac}
+        others.append(sorted(m for m in allm if m != mac and m is not None))
+    out["other_src_macs"] = others
+    notes, sus = [], []
+    for r in out.itertuples(index=False):
+        a, s = _anomalies(r)
+        notes.append(a)
+        sus.append(s)
+    out["anomalies"] = notes
+    out["suspicious"] = np.array(sus, dtype=bool)
+    return out[SV_STREAM_COLUMNS]
+
+
+def _anomalies(r) -> tuple[str, bool]:
+    notes, suspicious = [], False
+    if r.out_of_order:
+        notes.append(f"{r.out_of_order} ASDUs older than the newest sample already seen: "
+                     "a second smpCnt sequence is interleaved (injection or replay)")
+        suspicious = True
+    if r.other_src_macs:
+        notes.append("same svID/APPID also sent by " + ", ".join(r.other_src_macs)
+                     + " (spoofed publisher?)")
+        suspicious = True
+    if r.max_gap >= BURST_LOSS_SAMPLES:
+        notes.append(f"{r.max_gap} consecutive samples missing (outage or deletion)")
+        suspicious = True
+    if r.lost_samples:
+        notes.append(f"{r.lost_samples} samples lost in {r.gaps} gaps")
+    if r.duplicates:
+        notes.append(f"{r.duplicates} duplicate smpCnt")
+    if len(r.conf_revs) > 1:
+        notes.append(f"confRev changed ({', '.join(map(str, r.conf_revs))})")
+    if len(r.smp_synch_states) > 1:
+        notes.append("smpSynch changed (" + ", ".join(map(str, r.smp_synch_states)) + ")")
+    if r.malformed:
+        notes.append(f"{r.malformed} malformed ASDUs")
+    return "; ".join(notes), suspicious
+
+
+def plot_sv_intervals(table: pd.DataFrame, path, max_streams: int = 12) -> str:
+    """Arrival intervals and smpCnt continuity per SV stream, as a PNG at ``path``.
+
+    Top: inter-frame arrival interval (µs) over time; bottom: smpCnt step between
+    consecutive ASDUs (1 = continuous; >1 gap; 0 duplicate; <0 backwards), log-
+    symmetric.  The ``max_streams`` busiest streams are drawn.  Returns ``path``.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
+    ok = table[~table["malformed"]] if len(table) else table
+    if len(ok):
+        t0 = ok["time"].min()
+        keys = ["sv_id", "appid", "src_mac"]
+        sizes = ok.groupby(keys, observed=True, dropna=False).size().sort_values(ascending=False)
+        cmap = plt.get_cmap("tab20")
+        for i, key in enumerate(sizes.index[:max_streams]):
+            m = np.ones(len(ok), dtype=bool)
+            for k, v in zip(keys, key):
+                m &= (ok[k] == v).to_numpy(dtype=bool, na_value=False)
+            s = ok[m]
+            label = f"{key[0]} 0x{int(key[1]):04X} {key[2]}" if not pd.isna(key[1]) else str(key[0])
+            color = cmap(i % 20)
+            f = s.drop_duplicates("frame")
+            tt = f["time"].to_numpy() - t0
+            if len(tt) > 1:
+                ax1.plot(tt[1:], np.diff(tt) * 1e6, ".", ms=2, color=color, label=label)
+            c = s["smp_cnt"].to_numpy(dtype=np.float64, na_value=np.nan)
+            if len(c) > 1:
+                w = infer_wrap(np.nanmax(c), s["smp_rate"].iloc[0], s["smp_mod"].iloc[0])
+                d = np.mod(np.diff(c), w)
+                d = np.where(d > w // 2, d - w, d)
+                ax2.plot(s["time"].to_numpy()[1:] - t0, d, ".", ms=2, color=color)
+        if len(sizes) > max_streams:
+            ax1.set_title(f"{max_streams} busiest of {len(sizes)} streams")
+        ax1.legend(fontsize=7, markerscale=4, loc="upper right", ncol=2)
+    ax1.set_yscale("log")
+    ax1.set_ylabel("arrival interval (µs)")
+    ax1.grid(True, which="both", alpha=0.3)
+    ax2.set_yscale("symlog", linthresh=1)
+    ax2.axhline(1, color="grey", lw=0.8, ls="--")
+    ax2.set_ylabel("smpCnt step (1 = continuous)")
+    ax2.set_xlabel("time since first sample (s)")
+    ax2.grid(True, which="both", alpha=0.3)
+    fig.suptitle("Sampled Values: arrival intervals and smpCnt continuity")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)

@@ -1,0 +1,149 @@
+"""GOOSE frames: the EtherType 0x88B8 header and the goosePdu (IEC 61850-8-1).
+
+Bytes in, records out; no I/O.  Offsets are into one buffer (the whole frame),
+never re-sliced.  Only :class:`~mmsanalyze.errors.DecodeError` subclasses escape.
+
+Header (IEC 61850-8-1 Annex C, common to GOOSE and SV)::
+
+    APPID (2) | Length (2, counts from APPID) | reserved1 (2) | reserved2 (2) | APDU
+
+reserved1 bit 15 (0x8000) is the Ed.2 "simulate" bit (S); the other bits and
+reserved2 are reserved (IEC 62351-6 uses them for its security extension).
+
+goosePdu (IEC 61850-8-1 Annex A, ``IECGoosePdu ::= [APPLICATION 1] IMPLICIT SEQUENCE``)::
+
+    gocbRef [0] VisibleString        timeAllowedtoLive [1] INTEGER
+    datSet [2] VisibleString         goID [3] VisibleString OPTIONAL
+    t [4] UtcTime                    stNum [5] INTEGER      sqNum [6] INTEGER
+    simulation [7] BOOLEAN  (Ed.1 calls it "test")
+    confRev [8] INTEGER              ndsCom [9] BOOLEAN
+    numDatSetEntries [10] INTEGER    allData [11] SEQUENCE OF Data
+    security [12] ANY OPTIONAL
+"""
+
+from __future__ import annotations
+
+from ..ber import read_bool, read_header, read_int, read_str, read_utc_time
+from ..errors import DecodeError, Malformed, Truncated, Unsupported
+
+__all__ = [
+    "ETHERTYPE_GOOSE", "HEADER_LEN", "SIM_BIT", "GOOSE_PDU_TAG", "GSE_MNGT_PDU_TAG",
+    "read_l2_header", "decode_goose_pdu", "GOOSE_FIELDS",
+]
+
+ETHERTYPE_GOOSE = 0x88B8
+#: APPID + Length + reserved1 + reserved2 (IEC 61850-8-1 Annex C).
+HEADER_LEN = 8
+#: reserved1 bit 15: Ed.2 "simulate" (S) bit.
+SIM_BIT = 0x8000
+GOOSE_PDU_TAG = 0x61      # [APPLICATION 1] constructed
+GSE_MNGT_PDU_TAG = 0x60   # [APPLICATION 0] constructed (GSE management, Annex A)
+
+#: goosePdu members in ASN.1 order: tag -> (our name, kind).
+_MEMBERS = {
+    0x80: ("gocb_ref", "str"),
+    0x81: ("time_allowed_to_live", "u32"),
+    0x82: ("dat_set", "str"),
+    0x83: ("go_id", "str"),
+    0x84: ("t", "utc"),
+    0x85: ("st_num", "u32"),
+    0x86: ("sq_num", "u32"),
+    0x87: ("simulation", "bool"),
+    0x88: ("conf_rev", "u32"),
+    0x89: ("nds_com", "bool"),
+    0x8A: ("num_dat_set_entries", "u32"),
+    0xAB: ("all_data", "span"),
+    0x8C: ("security", "span"),   # primitive OCTET STRING / ANY
+    0xAC: ("security", "span"),   # constructed form
+}
+#: Mandatory members (everything but goID and security).
+_REQUIRED = ("gocb_ref", "time_allowed_to_live", "dat_set", "t", "st_num", "sq_num",
+             "simulation", "conf_rev", "nds_com", "num_dat_set_entries", "all_data")
+#: Names a decoded goosePdu dict may hold, for documentation and tests.
+GOOSE_FIELDS = tuple(dict.fromkeys(n for n, _ in _MEMBERS.values())) + ("t_quality",)
+
+_U32_MAX = 0xFFFFFFFF
+
+
+def read_l2_header(buf, off: int, end: int) -> tuple[int, int, int, int, int]:
+    """Read the 8-octet GOOSE/SV header at ``off``.
+
+    Returns ``(appid, length, reserved1, reserved2, apdu_end)`` where ``apdu_end``
+    is ``off + length``.  Raises :class:`Truncated` when fewer than 8 octets are
+    left or the Length field claims more than ``end - off``, :class:`Malformed`
+    when Length is smaller than the header itself.
+    """
+    if end - off < HEADER_LEN:
+        raise Truncated(f"header needs {HEADER_LEN} octets, {end - off} left", off, "goose",
+                        code="goose.malformed.truncated")
+    appid = buf[off] << 8 | buf[off + 1]
+    length = buf[off + 2] << 8 | buf[off + 3]
+    r1 = buf[off + 4] << 8 | buf[off + 5]
+    r2 = buf[off + 6] << 8 | buf[off + 7]
+    if length < HEADER_LEN:
+        raise Malformed(f"Length {length} is shorter than the {HEADER_LEN}-octet header",
+                        off + 2, "goose", code="goose.malformed.length")
+    if off + length > end:
+        raise Truncated(f"Length {length} exceeds the {end - off} octets captured",
+                        off + 2, "goose", code="goose.malformed.truncated")
+    return appid, length, r1, r2, off + length
+
+
+def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
+    """Decode the goosePdu TLV at ``off`` into ``out`` and return it.
+
+    ``out`` is filled member by member, so on a :class:`DecodeError` the caller
+    still holds what was decoded before the problem (Wireshark-style partial
+    dissection).  Members: see :data:`GOOSE_FIELDS`; ``all_data`` and
+    ``security`` are ``(content_start, content_end)`` spans into ``buf``; ``t``
+    is float epoch seconds and ``t_quality`` the UtcTime quality octet.
+    """
+    tag, cs, ce = read_header(buf, off, end)
+    if tag != GOOSE_PDU_TAG:
+        if tag == GSE_MNGT_PDU_TAG:
+            raise Unsupported("gseMngtPdu (GSE management) is not decoded", off, "goose",
+                              code="goose.unsupported.gse_mngt")
+        raise Malformed(f"expected goosePdu [APPLICATION 1] (0x61), found tag 0x{tag:02x}",
+                        off, "goose", code="goose.malformed.tag")
+    pos = cs
+    while pos < ce:
+        try:
+            tag, vs, ve = read_header(buf, pos, ce)
+        except DecodeError as err:
+            raise err.within("goosePdu", "goose")
+        member = _MEMBERS.get(tag)
+        if member is None:
+            raise Malformed(f"unexpected tag 0x{tag:02x} in goosePdu", pos, "goose",
+                            path=("goosePdu",), code="goose.malformed.tag")
+        name, kind = member
+        if name in out:
+            raise Malformed(f"{name} appears twice", pos, "goose", path=("goosePdu",),
+                            code="goose.malformed.duplicate")
+        try:
+            if kind == "str":
+                out[name] = read_str(buf, vs, ve)
+            elif kind == "u32":
+                if ve - vs > 5:
+                    raise Malformed(f"INTEGER of {ve - vs} octets", vs, "goose",
+                                    code="goose.malformed.integer")
+                v = read_int(buf, vs, ve)
+                if not 0 <= v <= _U32_MAX:
+                    raise Malformed(f"value {v} outside 0..2^32-1", vs, "goose",
+                                    code="goose.malformed.integer")
+                out[name] = v
+            elif kind == "bool":
+                out[name] = read_bool(buf, vs, ve)
+            elif kind == "utc":
+                out[name], _frac, out["t_quality"] = read_utc_time(buf, vs, ve)
+            else:
+                out[name] = (vs, ve)
+        except DecodeError as err:
+            if err.layer == "ber":
+                err.layer, err.code = "goose", "goose.malformed." + err.code.rsplit(".", 1)[-1]
+            raise err.within(name).within("goosePdu")
+        pos = ve
+    for name in _REQUIRED:
+        if name not in out:
+            raise Malformed(f"mandatory {name} missing", ce, "goose", path=("goosePdu",),
+                            code="goose.malformed.missing")
+    return out
