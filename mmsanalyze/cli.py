@@ -116,7 +116,20 @@ def main(argv=None) -> int:
         return 130
 
 
+try:
+    import orjson as _orjson
+except ImportError:       # pragma: no cover - orjson is a declared dependency
+    _orjson = None
+
+
 def dumps(obj) -> str:
+    """Compact JSON text of ``obj`` (bytes as hex, tuples/sets as lists, NaN as null)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj, default=_json_default,
+                                 option=_orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            pass          # e.g. integers beyond 64 bits: the standard library handles them
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
@@ -125,6 +138,8 @@ def _json_default(o):
         return bytes(o).hex()
     if isinstance(o, (set, frozenset, tuple)):
         return list(o)
+    if isinstance(o, float):
+        return None
     if hasattr(o, "item"):
         return o.item()
     return str(o)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import csv
+import io
+import multiprocessing
+import os
 import sys
 
 from ..cli import add_format, dumps, open_frames, ports_of
@@ -98,68 +102,123 @@ def _scalar(v) -> str:
     return dumps(v)
 
 
+#: PDUs per batch handed to a worker process; below PARALLEL_MIN PDUs everything stays
+#: in-process (starting workers costs ~0.1 s).
+BATCH = 2000
+PARALLEL_MIN = 4000
+
+_worker_state: dict = {}
+
+
+def _init_worker(fmt, filter_text, verbose):
+    _worker_state["fmt"] = fmt
+    _worker_state["pred"] = compile_filter(filter_text, FIELDS) if filter_text else None
+    _worker_state["verbose"] = verbose
+
+
+def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple[str, int]:
+    """Text of the output lines for ``records`` (PduRecords) and how many passed the filter."""
+    out = io.StringIO()
+    write = out.write
+    writer = csv.writer(out) if fmt == "csv" else None
+    full = fmt != "table" or pred is not None or verbose
+    shown = 0
+    for rec in records:
+        d = None
+        if pred is not None:
+            d = record_dict(rec, True)
+            if not pred(d.get):
+                continue
+        shown += 1
+        if fmt == "jsonl":
+            write(dumps(d if d is not None else record_dict(rec, full)))
+            write("\n")
+        elif fmt == "csv":
+            d = d or record_dict(rec, True)
+            writer.writerow(["|".join(d[k]) if k == "variables" else
+                             (dumps(d[k]) if isinstance(d[k], (dict, list)) else
+                              ("" if d[k] is None else d[k])) for k in CSV_FIELDS])
+        else:
+            write(summary_line(rec, t0) + "\n")
+            if verbose:
+                m = rec.decoded()
+                write(f"  Frame {rec.frame}, stream {rec.stream}, via {rec.via}, {len(rec.raw)} octets\n")
+                if m is not None:
+                    print_tree({rec.pdu: m.detail}, out)
+                else:
+                    write(f"    [Malformed: {rec.error}]\n    raw: {rec.raw.hex()}\n")
+                write("\n")
+    return out.getvalue(), shown
+
+
+def _render_batch(job):
+    records, t0 = job
+    st = _worker_state
+    return render(records, st["fmt"], st["pred"], st["verbose"], t0)
+
+
 def run(args) -> int:
     ports = ports_of(args)
     reader, frames = open_frames(args)
     pipe = Pipeline(ports)
-    pred = compile_filter(args.filter, FIELDS) if args.filter else None
     fmt = args.format
+    pred = compile_filter(args.filter, FIELDS) if args.filter else None
     out = sys.stdout
-    write = out.write
-    t0 = None
-    writer = None
     if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(CSV_FIELDS)
-    full = fmt != "table" or bool(pred) or args.verbose
-    feed = pipe.feed
-    printed = 0
+        csv.writer(out).writerow(CSV_FIELDS)
+    live = getattr(reader, "format", "") == "live"
+    workers = 0 if live else min(2, os.cpu_count() or 1)
+    pool = None
+    pending: list = []
+    jobs: collections.deque = collections.deque()
+    t0 = None
 
-    def emit(records):
-        nonlocal t0, printed
-        for rec in records:
-            if rec.__class__ is not PduRecord:
-                continue
-            if t0 is None:
-                t0 = first_time if first_time is not None else rec.time
-            if pred is not None:
-                d = record_dict(rec, True)
-                if not pred(d.get):
-                    continue
-            printed += 1
-            if fmt == "jsonl":
-                write(dumps(record_dict(rec, full)) + "\n")
-            elif fmt == "csv":
-                d = record_dict(rec, True)
-                writer.writerow(["|".join(d[k]) if k == "variables" else
-                                 (dumps(d[k]) if isinstance(d[k], (dict, list)) else
-                                  ("" if d[k] is None else d[k])) for k in CSV_FIELDS])
-            else:
-                write(summary_line(rec, t0) + "\n")
-                if args.verbose:
-                    m = rec.decoded()
-                    write(f"  Frame {rec.frame}, stream {rec.stream}, via {rec.via}, {len(rec.raw)} octets\n")
-                    if m is not None:
-                        print_tree({rec.pdu: m.detail}, out)
-                    else:
-                        write(f"    [Malformed: {rec.error}]\n    raw: {rec.raw.hex()}\n")
-                    write("\n")
+    def flush(final: bool = False):
+        nonlocal pool
+        if not pending:
+            return
+        batch = pending[:]
+        pending.clear()
+        if pool is None and workers > 1 and (not final or len(batch) >= PARALLEL_MIN):
+            ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing
+            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose))
+        if pool is None:
+            out.write(render(batch, fmt, pred, args.verbose, t0)[0])
+            return
+        jobs.append(pool.apply_async(_render_batch, ((batch, t0),)))
+        while jobs and (jobs[0].ready() or len(jobs) > 2 * workers):
+            out.write(jobs.popleft().get()[0])
 
     first_time = None
-    with reader:
-        for fr in frames:
-            if first_time is None:
-                first_time = fr.ts
-            recs = feed(fr)
-            if recs:
-                emit(recs)
-        emit(pipe.finish())
-        findings = list(getattr(reader, "findings", [])) + pipe.findings
+    try:
+        with reader:
+            for fr in frames:
+                if first_time is None:
+                    first_time = fr.ts
+                    t0 = first_time
+                recs = pipe.feed(fr)
+                if recs:
+                    for rec in recs:
+                        if rec.__class__ is PduRecord:
+                            pending.append(rec)
+                    if live:
+                        flush(True)
+                        out.flush()
+                    elif len(pending) >= (BATCH if pool is not None else PARALLEL_MIN):
+                        flush()
+            pending.extend(r for r in pipe.finish() if r.__class__ is PduRecord)
+            flush(True)
+            while jobs:
+                out.write(jobs.popleft().get()[0])
+            findings = list(getattr(reader, "findings", [])) + pipe.findings
+    finally:
+        if pool is not None:
+            pool.terminate()
     if args.findings or fmt == "table":
         shown = findings if args.findings else [f for f in findings if f.severity == "error"]
         for f in shown:
             print(f"[{f.severity}] frame {f.frame} {f.layer}: {f.code}: {f.message}", file=sys.stderr)
-    elif findings and fmt != "table":
+    else:
         errs = sum(1 for f in findings if f.severity == "error")
         if errs:
             print(f"mmsanalyze: {errs} malformed units (use --findings to list them)", file=sys.stderr)
