@@ -89,6 +89,13 @@ def open_frames(args):
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
     reader = open_source(src)
+    from .net.link import SUPPORTED_LINKTYPES, linktype_name
+    kinds = getattr(reader, "linktypes", None)
+    if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):
+        reader.close()
+        names = ", ".join(f"{linktype_name(k)} ({k})" for k in sorted(kinds))
+        raise CaptureError(f"{src}: unsupported link type {names}; supported: Ethernet, Linux cooked "
+                           "v1/v2, raw IPv4/IPv6, BSD loopback/null")
     if args.count:
         import itertools
         return reader, itertools.islice(reader, args.count)

@@ -136,23 +136,51 @@ def children_clamped(buf, off: int, end: int, problems: list):
     For the outer OSI envelopes only, where Wireshark, too, decodes what is there of a
     cut or altered unit; the element's own decoder then meets the short content.
     """
+    end = min(end, len(buf))
     while off < end:
         try:
             tag, cs, ce = read_header(buf, off, end)
         except Truncated as err:
-            try:
-                tag, cs, _ = read_header(buf, off, off + 0x1000000)
-            except DecodeError:
-                problems.append((off, str(err)))
-                return
-            if cs > end:
-                problems.append((off, str(err)))
-                return
             problems.append((off, str(err)))
-            yield tag, cs, end
+            cs = _content_start(buf, off, end)
+            if cs is None:
+                return
+            yield _tag_of(buf, off, cs), cs, end
             return
         yield tag, cs, ce
         off = ce
+
+
+def _content_start(buf, off: int, end: int):
+    """Offset after the identifier and length octets at ``off``, or None if they do not fit."""
+    i = off + 1
+    if buf[off] & 0x1F == 0x1F:
+        while i < end and buf[i] & 0x80:
+            i += 1
+        i += 1
+    if i >= end:
+        return None
+    n = buf[i]
+    i += 1
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0 or k > MAX_LENGTH_OCTETS:
+            return None
+        i += k
+    return i if i <= end else None
+
+
+def _tag_of(buf, off: int, cs: int) -> int:
+    b = buf[off]
+    if b & 0x1F != 0x1F:
+        return b
+    num = 0
+    for i in range(off + 1, cs):
+        c = buf[i]
+        num = (num << 7) | (c & 0x7F)
+        if not c & 0x80:
+            break
+    return (b & 0xE0) | 0x1F | (num << 8) if num >= 31 else (b & 0xE0) | num
 
 
 def read_int(buf, off: int, end: int) -> int:
