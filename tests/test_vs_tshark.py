@@ -98,3 +98,101 @@ def test_extra_pdus_are_explained(name):
     got = collections.Counter((e[1], e[2]) for e in extra)
     unexplained = got - allowed
     assert not unexplained, f"decoded beyond tshark without a stated reason: {dict(unexplained)} ({extra[:10]})"
+
+
+# ---- bodies: variables, errors, access results (issue "complete MMS decoding") ---------------
+
+import math
+import struct
+
+
+def _flatten(v, out):
+    if isinstance(v, list):
+        for x in v:
+            _flatten(x, out)
+    else:
+        out.append(v)
+    return out
+
+
+def leaf_matches(ttype: str, show: str, hexval, ours) -> bool:
+    """Does our Python value ``ours`` equal tshark's leaf (type, show, value-hex)?"""
+    hexval = hexval or ""
+    if ttype in ("integer", "unsigned", "bcd"):
+        return isinstance(ours, int) and int(show) == ours
+    if ttype == "boolean":
+        return ours is (show in ("1", "True"))
+    if ttype in ("bit-string", "booleanArray"):
+        bits = ours["bits"]
+        have = bin(int(hexval, 16))[2:].zfill(len(hexval) * 4) if hexval else ""
+        return have[:len(bits)] == bits
+    if ttype == "floating-point":
+        raw = bytes.fromhex(hexval)[1:]
+        want = struct.unpack(">f" if len(raw) == 4 else ">d", raw)[0]
+        return (math.isnan(want) and math.isnan(ours)) or want == ours
+    if ttype == "octet-string":
+        return hexval == ours
+    if ttype in ("visible-string", "mMSString", "objId"):
+        return show == ours or "\\" in show        # tshark escapes unprintable octets
+    if ttype == "utc-time":
+        raw = bytes.fromhex(hexval)
+        secs, frac, q = int.from_bytes(raw[:4], "big"), int.from_bytes(raw[4:7], "big"), raw[7]
+        return ours["quality"] == q and ours["fraction"] == frac and int(ours["utc"]) == secs
+    if ttype == "binary-time":
+        raw = bytes.fromhex(hexval)
+        ok = ours["ms_of_day"] == int.from_bytes(raw[:4], "big")
+        return ok and (len(raw) == 4 or ours["days"] == int.from_bytes(raw[4:6], "big"))
+    return False
+
+
+def body_mismatches(name):
+    mine = collections.defaultdict(list)
+    for r in ours(name)[0]:
+        mine[r.frame].append(r)
+    problems = []
+    for t in theirs(name):
+        cands = [r for r in mine[t["frame"]]
+                 if (r.pdu, r.service, r.invoke_id) == (t["pdu"], t["service"], t["invoke_id"])]
+        if not cands:
+            problems.append((t["frame"], "no PDU"))
+            continue
+        r = cands[0]
+        mine[t["frame"]].remove(r)          # several PDUs in one frame pair up in order
+        m = r.decoded()
+        if m is None:
+            if t["variables"] or t["results"] or t["error"]:
+                problems.append((t["frame"], f"malformed for us: {r.error}"))
+            continue
+        if t["variables"] and list(m.variables) != t["variables"]:
+            problems.append((t["frame"], "variables", list(m.variables)[:4], t["variables"][:4]))
+        if t["error"] and (m.error is None or (m.error.get("class"), str(m.error.get("code")))
+                           != (t["error"]["class"], str(t["error"]["code"]))):
+            problems.append((t["frame"], "error", m.error, t["error"]))
+        if t["results"] is not None:
+            res = list(m.access_results or ())
+            if len(res) != len(t["results"]):
+                problems.append((t["frame"], "result count", len(res), len(t["results"])))
+                continue
+            for i, ((kind, val), o) in enumerate(zip(t["results"], res)):
+                if kind == "failure":
+                    if not (isinstance(o, dict) and o.get("failure") == val):
+                        problems.append((t["frame"], i, "failure", o, val))
+                    continue
+                leaves = _flatten(o, [])
+                if len(leaves) != len(val):
+                    problems.append((t["frame"], i, "leaf count", len(leaves), len(val)))
+                    continue
+                for (tt, show, hx), mine_leaf in zip(val, leaves):
+                    try:
+                        ok = leaf_matches(tt, show, hx, mine_leaf)
+                    except (TypeError, KeyError, ValueError, struct.error):
+                        ok = False
+                    if not ok:
+                        problems.append((t["frame"], i, tt, show, hx, mine_leaf))
+    return problems
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_bodies_match_tshark(name):
+    problems = body_mismatches(name)
+    assert not problems, f"{len(problems)} differences from tshark: {problems[:6]}"
