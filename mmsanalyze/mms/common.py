@@ -19,7 +19,7 @@ from ..errors import Malformed
 from ._tlv import MAX_DEPTH, generic, hexs, kids, tag_key, too_deep
 
 __all__ = [
-    "seq", "seq_of", "choice", "explicit", "enum", "p_int", "p_uint", "p_bool", "p_null",
+    "seq", "seq_of", "choice", "explicit", "enum", "string_octets", "p_int", "p_uint", "p_bool", "p_null",
     "p_vstr", "p_gstr", "p_oct", "p_bits", "bits_named", "p_oid", "p_gtime", "p_tod",
     "object_name", "render_name", "app_ref", "file_name", "address", "render_address",
     "variable_specification", "alternate_access", "variable_access_specification",
@@ -73,9 +73,30 @@ def p_null(buf, t, cs, ce, d=0) -> None:
     return None
 
 
+def string_octets(buf, t, cs, ce, d=0) -> bytes:
+    """Content octets of an OCTET STRING / character string in either BER form.
+
+    X.690 8.7 / 8.23 allow the constructed form: a sequence of segments, each a
+    universal-class string TLV (itself primitive or constructed).  MMS peers almost
+    always use the primitive form; tshark accepts both, so do we.
+    """
+    if not t & 0x20:
+        return bytes(buf[cs:ce])
+    if d > MAX_DEPTH:
+        raise too_deep(cs)
+    parts = []
+    for ct, a, b in kids(buf, cs, ce):
+        if ct & 0xC0 or ct & 0x1F == 0x1F:
+            raise Malformed(f"segment {tag_key(ct)} of a constructed string is not universal", a,
+                            "mms", code="mms.malformed.string_segment")
+        parts.append(string_octets(buf, ct, a, b, d + 1))
+    return b"".join(parts)
+
+
 def p_vstr(buf, t, cs, ce, d=0) -> str:
     """VisibleString / Identifier (latin-1 keeps every octet)."""
-    _need_prim(t, cs)
+    if t & 0x20:
+        return string_octets(buf, t, cs, ce, d).decode("latin-1")
     return bytes(buf[cs:ce]).decode("latin-1")
 
 
@@ -84,8 +105,7 @@ identifier = p_vstr
 
 def p_gstr(buf, t, cs, ce, d=0) -> str:
     """GraphicString (file names): UTF-8 when valid, else latin-1."""
-    _need_prim(t, cs)
-    raw = bytes(buf[cs:ce])
+    raw = string_octets(buf, t, cs, ce, d)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -94,7 +114,8 @@ def p_gstr(buf, t, cs, ce, d=0) -> str:
 
 def p_oct(buf, t, cs, ce, d=0) -> str:
     """OCTET STRING as lowercase hex."""
-    _need_prim(t, cs)
+    if t & 0x20:
+        return string_octets(buf, t, cs, ce, d).hex()
     return hexs(buf, cs, ce)
 
 
@@ -125,8 +146,7 @@ def p_oid(buf, t, cs, ce, d=0) -> str:
 
 def p_gtime(buf, t, cs, ce, d=0) -> str:
     """GeneralizedTime as its text."""
-    _need_prim(t, cs)
-    return bytes(buf[cs:ce]).decode("ascii", "replace")
+    return string_octets(buf, t, cs, ce, d).decode("ascii", "replace")
 
 
 def p_tod(buf, t, cs, ce, d=0) -> dict:
@@ -134,6 +154,9 @@ def p_tod(buf, t, cs, ce, d=0) -> dict:
     _need_prim(t, cs)
     epoch, ms, days = read_binary_time(buf, cs, ce)
     return {"epoch": epoch, "ms_of_day": ms, "days": days}
+
+
+_STRING_DECODERS = frozenset({p_vstr, p_gstr, p_oct, p_gtime})
 
 
 def enum(table):
@@ -148,6 +171,15 @@ def enum(table):
 # Constructed combinators (dispatch dicts keyed by the full identifier)
 # ---------------------------------------------------------------------------------
 
+def _with_constructed_strings(fields: dict) -> dict:
+    """Also accept the constructed (segmented) BER form of IMPLICIT string components."""
+    out = dict(fields)
+    for tag, (name, fn) in fields.items():
+        if fn in _STRING_DECODERS and not tag & 0x20 and (tag | 0x20) not in out:
+            out[tag | 0x20] = (name, fn)
+    return out
+
+
 def seq(fields: dict, defaults: dict | None = None):
     """SEQUENCE / SET whose components are told apart by tag.
 
@@ -155,6 +187,8 @@ def seq(fields: dict, defaults: dict | None = None):
     is kept as a generic tree under ``'[n]'``; ``defaults`` fills DEFAULT components
     that were absent (only used where the default matters, e.g. ``moreFollows``).
     """
+    fields = _with_constructed_strings(fields)
+
     def dec(buf, t, cs, ce, d=0):
         _need_cons(t, cs)
         if d > MAX_DEPTH:
@@ -185,6 +219,8 @@ def seq_of(elem):
 
 def choice(alts: dict):
     """CHOICE decided by the identifier of this TLV: ``{alternative name: value}``."""
+    alts = _with_constructed_strings(alts)
+
     def dec(buf, t, cs, ce, d=0):
         f = alts.get(t)
         if f is None:
@@ -217,16 +253,16 @@ def explicit(elem):
 def object_name(buf, t, cs, ce, d=0) -> dict:
     if t == 0xA1:
         ch = kids(buf, cs, ce)
-        if len(ch) != 2 or ch[0][0] != 0x1A or ch[1][0] != 0x1A:
+        if len(ch) != 2 or ch[0][0] & 0xDF != 0x1A or ch[1][0] & 0xDF != 0x1A:
             raise Malformed("domain-specific ObjectName is not two Identifiers", cs, "mms",
                             code="mms.malformed.object_name")
-        (_, a, b), (_, x, y) = ch
-        return {"domain-specific": {"domainId": bytes(buf[a:b]).decode("latin-1"),
-                                    "itemId": bytes(buf[x:y]).decode("latin-1")}}
-    if t == 0x80:
-        return {"vmd-specific": bytes(buf[cs:ce]).decode("latin-1")}
-    if t == 0x82:
-        return {"aa-specific": bytes(buf[cs:ce]).decode("latin-1")}
+        (t1, a, b), (t2, x, y) = ch
+        return {"domain-specific": {"domainId": p_vstr(buf, t1, a, b, d + 1),
+                                    "itemId": p_vstr(buf, t2, x, y, d + 1)}}
+    if t & 0xDF == 0x80:
+        return {"vmd-specific": p_vstr(buf, t, cs, ce, d + 1)}
+    if t & 0xDF == 0x82:
+        return {"aa-specific": p_vstr(buf, t, cs, ce, d + 1)}
     raise Malformed(f"{tag_key(t)} is not an ObjectName alternative", cs, "mms",
                     code="mms.malformed.object_name")
 

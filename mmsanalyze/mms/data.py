@@ -36,8 +36,8 @@ import struct
 from ..ber import read_bitstring, read_binary_time, read_oid
 from ..errors import Malformed
 from ._tlv import MAX_DEPTH, hdr, kids, tag_key, too_deep
-from .common import (explicit, object_name, p_bool, p_int, p_null, p_uint, p_vstr,
-                     _need_cons)
+from .common import (_need_cons, explicit, object_name, p_bool, p_int, p_null, p_uint, p_vstr,
+                     string_octets)
 from .names import DATA_ACCESS_ERRORS
 
 __all__ = ["decode_data", "data_typed", "data_list", "access_result_list", "bitstring_hex",
@@ -129,34 +129,69 @@ _LEAF = {
 
 
 def data_list(buf, cs: int, ce: int, d: int) -> tuple[list, list]:
-    """SEQUENCE OF Data content -> ``(plain values, typed one-key dicts)``."""
+    """SEQUENCE OF Data content -> ``(plain values, typed one-key dicts)``.
+
+    The hot loop of the decoder: headers with a short-form length are parsed inline
+    and the commonest IEC 61850 leaves (boolean, integer, unsigned, bit-string,
+    visible-string, utc-time) are decoded without a function call.
+    """
     if d > MAX_DEPTH:
         raise too_deep(cs)
     plain = []
     typed = []
     pa = plain.append
     ta = typed.append
-    leaf = _LEAF
+    from_bytes = int.from_bytes
     off = cs
     while off < ce:
         t = buf[off]
-        n = buf[off + 1] if off + 1 < ce else 0x80
-        if n < 0x80 and t & 0x1F != 0x1F and off + 2 + n <= ce:
+        if off + 1 < ce and buf[off + 1] < 0x80 and t & 0x1F != 0x1F:
             a = off + 2
-            b = a + n
+            b = a + buf[off + 1]
+            if b > ce:
+                t, a, b = hdr(buf, off, ce)     # raises Truncated
         else:
             t, a, b = hdr(buf, off, ce)
-        f = leaf.get(t)
-        if f is not None:
-            v = f[1](buf, a, b)
-            pa(v)
-            ta({f[0]: v})
-        elif t == 0xA2 or t == 0xA1:
+        if t == 0xA2:
             p, ty = data_list(buf, a, b, d + 1)
             pa(p)
-            ta({"structure" if t == 0xA2 else "array": ty})
+            ta({"structure": ty})
+        elif t == 0x83:
+            if b - a != 1:
+                raise _bad(f"boolean of {b - a} octets", a, "boolean")
+            v = buf[a] != 0
+            pa(v)
+            ta({"boolean": v})
+        elif t == 0x84:
+            if b <= a or buf[a] > 7 or (buf[a] and b - a == 1):
+                read_bitstring(buf, a, b)       # raises the BER error
+            nbits = (b - a - 1) * 8 - buf[a]
+            v = {"bits": format(from_bytes(buf[a + 1:b], "big") >> buf[a], f"0{nbits}b")
+                 if nbits else ""}
+            pa(v)
+            ta({"bit-string": v})
+        elif t == 0x85 or t == 0x86:
+            if b <= a:
+                raise _bad("integer with no content octets", a)
+            v = from_bytes(buf[a:b], "big", signed=t == 0x85)
+            pa(v)
+            ta({"integer" if t == 0x85 else "unsigned": v})
+        elif t == 0x91:
+            v = _utc(buf, a, b)
+            pa(v)
+            ta({"utc-time": v})
+        elif t == 0x8A:
+            v = bytes(buf[a:b]).decode("latin-1")
+            pa(v)
+            ta({"visible-string": v})
+        elif t == 0xA1:
+            p, ty = data_list(buf, a, b, d + 1)
+            pa(p)
+            ta({"array": ty})
         else:
-            raise _bad(f"{tag_key(t)} is not a Data alternative", off, "data_tag")
+            name, v = _other_leaf(buf, t, a, b, d)
+            pa(v)
+            ta({name: v})
         off = b
     return plain, typed
 
@@ -185,16 +220,32 @@ def access_result_list(buf, cs: int, ce: int, d: int) -> tuple[tuple, list]:
     return tuple(plain), typed
 
 
-def data_typed(buf, t: int, cs: int, ce: int, d: int = 0) -> tuple[str, object, object]:
-    """One Data TLV (identifier ``t``, content ``buf[cs:ce]``) -> ``(type, plain, typed)``."""
+#: Data string alternatives that BER also allows in the constructed (segmented) form.
+_CONSTRUCTED_STRINGS = {
+    0xA9: ("octet-string", lambda raw: raw.hex()),
+    0xAA: ("visible-string", lambda raw: raw.decode("latin-1")),
+    0xAB: ("generalized-time", lambda raw: raw.decode("ascii", "replace")),
+    0xB0: ("mMSString", lambda raw: raw.decode("utf-8", "replace")),
+}
+
+
+def _other_leaf(buf, t, cs, ce, d):
     f = _LEAF.get(t)
     if f is not None:
-        v = f[1](buf, cs, ce)
-        return f[0], v, v
+        return f[0], f[1](buf, cs, ce)
+    f = _CONSTRUCTED_STRINGS.get(t)
+    if f is not None:
+        return f[0], f[1](string_octets(buf, t, cs, ce, d + 1))
+    raise _bad(f"{tag_key(t)} is not a Data alternative", cs, "data_tag")
+
+
+def data_typed(buf, t: int, cs: int, ce: int, d: int = 0) -> tuple[str, object, object]:
+    """One Data TLV (identifier ``t``, content ``buf[cs:ce]``) -> ``(type, plain, typed)``."""
     if t == 0xA2 or t == 0xA1:
         p, ty = data_list(buf, cs, ce, d + 1)
         return ("structure" if t == 0xA2 else "array"), p, ty
-    raise _bad(f"{tag_key(t)} is not a Data alternative", cs, "data_tag")
+    name, v = _other_leaf(buf, t, cs, ce, d)
+    return name, v, v
 
 
 def decode_data(buf, off: int, end: int, depth: int = 0) -> tuple[str, object]:
