@@ -102,7 +102,14 @@ def open_frames(args):
     return reader, reader
 
 
+#: Decoded PDUs are many small acyclic containers; the default gen-0 threshold (700)
+#: makes the cyclic collector rescan them constantly (measured: 3x slower decoding).
+GC_THRESHOLD = (100_000, 50, 100)
+
+
 def main(argv=None) -> int:
+    import gc
+    gc.set_threshold(*GC_THRESHOLD)
     ap = build_parser()
     args = ap.parse_args(argv)
     if not args.command:
