@@ -1,0 +1,376 @@
+"""The Python API: ``read_capture(source) -> Capture`` and its tables.
+
+One streaming pass through :class:`~mmsanalyze.pipeline.Pipeline` keeps the MMS PDU
+records, the OSI/TCP connection events, the GOOSE/SV collectors and a traffic
+counter; every table is built on first use and cached::
+
+    import mmsanalyze
+    cap = mmsanalyze.read_capture("station.pcapng")
+    cap.transactions().query("status != 'ok'")
+    cap.latency_stats()
+    cap.reports(); cap.report_cadence()
+    cap.errors(); cap.associations(); cap.files(); cap.traffic(by="second")
+
+Each table method's docstring lists its columns (``help(Capture.transactions)``);
+``docs/columns.md`` has them all.  Times are float epoch seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .analysis.traffic import TrafficCounter
+from .pipeline import P_MMS, Pipeline
+from .records import PduRecord
+
+__all__ = ["read_capture", "Capture", "ConnInfo"]
+
+#: Files at least this large get a progress bar (when asked for and stderr is a TTY).
+PROGRESS_MIN_BYTES = 20 * 1024 * 1024
+
+
+def read_capture(source, ports=(102,), progress: bool = False, count: int | None = None) -> "Capture":
+    """Read a capture (path, binary file object or live interface name) in one pass.
+
+    Args:
+        source: pcap / pcapng file (optionally gzip-compressed), a binary file object,
+            or an interface name for a live capture (then give ``count``).
+        ports: TCP ports carrying ISO-on-TCP (TPKT); 102 is always included.
+        progress: draw a progress bar on stderr (only when stderr is a terminal).
+        count: stop after this many frames.
+
+    Returns:
+        A :class:`Capture` whose table methods are computed lazily and cached.
+
+    Raises:
+        CaptureError: the file is missing or not a capture.
+    """
+    return Capture(source, ports=ports, progress=progress, count=count)
+
+
+class ConnInfo:
+    """What is known of one TCP connection on an analysed port (snapshot at the end).
+
+    ``client``/``server`` are ``(addr, port)``; ``fin`` per direction (0 = from the
+    client); ``rst``; ``syn`` (the handshake was captured); ``first_time``,
+    ``last_time``, ``first_frame``.
+    """
+
+    __slots__ = ("stream", "client", "server", "fin", "rst", "syn", "first_time", "last_time", "first_frame")
+
+    def __init__(self, conn):
+        self.stream = conn.stream
+        self.client = conn.client
+        self.server = conn.server
+        self.fin = tuple(conn.fin)
+        self.rst = conn.rst
+        self.syn = conn.syn_seq is not None or bool(conn.dirs and conn.dirs[0].started_with_syn)
+        self.first_time = conn.first_time
+        self.last_time = conn.last_time
+        self.first_frame = conn.first_frame
+
+    def __repr__(self):
+        return f"<ConnInfo {self.stream} {self.client}->{self.server}>"
+
+
+class _Progress:
+    """A one-line progress bar on stderr, redrawn at most 5 times a second."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label = max(total, 1), label
+        self.next = 0.0
+        self.start = time.monotonic()
+
+    def update(self, done: int, frames: int) -> None:
+        now = time.monotonic()
+        if now < self.next:
+            return
+        self.next = now + 0.2
+        frac = min(done / self.total, 1.0)
+        bar = "#" * int(frac * 30)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {frac * 100:5.1f}% {frames} frames "
+                         f"{now - self.start:5.1f}s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\r" + " " * 79 + "\r")
+        sys.stderr.flush()
+
+
+def _collectors():
+    """GOOSE / SV collectors and the 90-5/GSSE recogniser, when those packages are present."""
+    goose = sv = l2 = None
+    try:
+        from .goose import GooseCollector
+        goose = GooseCollector()
+    except ImportError:
+        pass
+    try:
+        from .sv import SvCollector
+        sv = SvCollector()
+    except ImportError:
+        pass
+    try:
+        from .analysis.l2 import L2Collector
+        l2 = L2Collector(goose, sv)
+    except ImportError:
+        pass
+    return goose, sv, l2
+
+
+class Capture:
+    """A capture read once; the tables are computed on first use and cached.
+
+    Attributes:
+        name: the source's name.  frames: frames read.  first_time, last_time: epoch
+        seconds of the first and last frame (None for an empty capture).
+        records: the MMS :class:`~mmsanalyze.records.PduRecord` list, in capture order.
+        events: the :class:`~mmsanalyze.records.OsiEvent` list (TCP SYN/FIN/RST, COTP,
+        session, presentation, ACSE units).  conns: stream -> :class:`ConnInfo`.
+    """
+
+    def __init__(self, source, ports=(102,), progress: bool = False, count: int | None = None):
+        from .io import open_source
+        self.name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else \
+            str(getattr(source, "name", "<stream>"))
+        self.ports = tuple(sorted(set((102,) + tuple(ports))))
+        self.records: list[PduRecord] = []
+        self.events: list = []
+        self.conns: dict[int, ConnInfo] = {}
+        self.frames = 0
+        self.first_time = self.last_time = None
+        self._cache: dict = {}
+        reader = open_source(source)
+        self.format = getattr(reader, "format", None)
+        bar = None
+        if progress and sys.stderr.isatty():
+            size = _size(source)
+            if size >= PROGRESS_MIN_BYTES:
+                bar = _Progress(size, os.path.basename(self.name))
+        try:
+            self._read(reader, count, bar)
+        finally:
+            reader.close()
+            if bar is not None:
+                bar.close()
+
+    # -- the one pass -------------------------------------------------------------
+    def _read(self, reader, count, bar) -> None:
+        self.traffic_counter = traffic = TrafficCounter()
+        self.goose_collector, self.sv_collector, self.l2_collector = _collectors()
+        pipe = Pipeline(self.ports, goose=self.goose_collector, sv=self.sv_collector,
+                        l2=self.l2_collector, traffic=traffic)
+        table = pipe.table
+        conns = {}                      # stream -> net.tcp.Connection, including non-analysed
+        known = 0
+        pdus, events = self.records, self.events
+        feed = pipe.feed
+        fileobj = getattr(reader, "_file", None)
+        n = 0
+        first = None
+        for fr in reader:
+            n += 1
+            if first is None:
+                first = fr.ts
+            out = feed(fr)
+            if out:
+                here = False
+                for r in out:
+                    if r.__class__ is PduRecord:
+                        pdus.append(r)
+                        if r.frame == fr.number:
+                            here = True
+                    else:
+                        events.append(r)
+                if here:
+                    traffic.reclassify_last(P_MMS)
+            if table.count != known:
+                known = _track(table, conns, known)
+            if bar is not None and not n & 1023:
+                bar.update(_tell(fileobj), n)
+            if count is not None and n >= count:
+                break
+        for r in pipe.finish():
+            (pdus if r.__class__ is PduRecord else events).append(r)
+        self.frames = n
+        self.first_time, self.last_time = first, (pipe.last_time if n else None)
+        for c in pipe.connections():
+            conns[c.stream] = c
+        self.conns = {s: ConnInfo(c) for s, c in sorted(conns.items()) if c.dirs is not None}
+        self.pipeline_findings = list(getattr(reader, "findings", [])) + list(pipe.findings)
+
+    # -- helpers --------------------------------------------------------------------
+    def _cached(self, key, fn):
+        v = self._cache.get(key)
+        if v is None:
+            v = self._cache[key] = fn()
+        return v
+
+    @property
+    def duration(self) -> float:
+        """Seconds between the first and the last frame (0 for an empty capture)."""
+        return (self.last_time - self.first_time) if self.first_time is not None else 0.0
+
+    def __repr__(self):
+        return (f"<Capture {self.name!r}: {self.frames} frames, {len(self.records)} MMS PDUs, "
+                f"{len(self.conns)} ISO connections>")
+
+    # -- tables ---------------------------------------------------------------------
+    def pdus(self, detail: bool = False):
+        """One row per MMS PDU (``detail=True`` adds ``access_results`` and ``detail``)."""
+        from .analysis.pdus import pdus_table
+        return self._cached(("pdus", detail), lambda: pdus_table(self.records, detail))
+
+    def _txns(self):
+        from .analysis.transactions import match_transactions
+        return self._cached("txns", lambda: match_transactions(self.records))
+
+    def transactions(self):
+        """One row per confirmed request, matched with its response by invokeID."""
+        from .analysis.transactions import transactions_table
+        return self._cached("transactions", lambda: transactions_table(self._txns(), self.conns))
+
+    def latency_stats(self, by: str = "service"):
+        """Latency count/min/p50/p90/p99/max (ms) of answered transactions.
+
+        ``by`` is ``'service'`` (default), ``'server'`` or ``'server_service'``.
+        """
+        from .analysis.latency import latency_stats
+        return self._cached(("latency", by), lambda: latency_stats(self.transactions(), by))
+
+    def slowest(self, n: int = 10):
+        """The ``n`` answered transactions with the highest latency (transactions columns)."""
+        from .analysis.latency import slowest
+        return slowest(self.transactions(), n)
+
+    def reports(self, reassemble: bool = False):
+        """One row per IEC 61850 report PDU (InformationReport named ``RPT``).
+
+        ``reassemble=True`` merges the segments of segmented reports into one row.
+        """
+        from .analysis import reports as R
+        if reassemble:
+            return self._cached("reports+", lambda: R.reassemble(self.reports()))
+        return self._cached("reports", lambda: R.reports_table(self.records, self.conns))
+
+    def report_cadence(self):
+        """Per (stream, rpt_id): counts, intervals, integrity period, seq_num health."""
+        from .analysis.reports import report_cadence
+        return self._cached("cadence", lambda: report_cadence(self.reports(reassemble=True)))
+
+    def controls(self):
+        """Control-model traffic: Select/Operate/Cancel writes, CommandTermination, LastApplError."""
+        from .analysis.controls import controls_table
+        return self._cached("controls", lambda: controls_table(self.records, self.transactions(), self.conns))
+
+    def errors(self):
+        """One row per error occurrence (service, data-access, reject, abort, LastApplError ...)."""
+        from .analysis.errors import errors_table
+        return self._cached("errors", lambda: errors_table(self.records, self.events, self._txns(),
+                                                           self.conns))
+
+    def associations(self):
+        """One row per ISO/MMS association (TCP connection on an analysed port)."""
+        from .analysis.associations import associations_table
+        return self._cached("associations", lambda: associations_table(self.records, self.events,
+                                                                       self.conns))
+
+    def files(self):
+        """File transfers (fileOpen/fileRead/fileClose, obtainFile) with size and sha256."""
+        from .analysis.files import files_table
+        return self._cached("files", lambda: files_table(self._file_transfers(), self.conns))
+
+    def file_directory(self):
+        """One row per entry of every fileDirectory listing seen."""
+        from .analysis.files import directory_table
+        return self._cached("dir", lambda: directory_table(self.records, self.conns, self._txns()))
+
+    def _file_transfers(self):
+        from .analysis.files import reconstruct
+        return self._cached("transfers", lambda: reconstruct(self.records, self._txns()))
+
+    def extract_files(self, directory, complete_only: bool = True) -> list:
+        """Write the reconstructed files into ``directory`` (never outside it).
+
+        Returns the list of ``(name, path written or None, reason)``.
+        """
+        from .analysis.files import extract
+        return extract(self._file_transfers(), directory, complete_only)
+
+    def traffic(self, by: str | None = None):
+        """Frames, bytes and share per protocol; ``by='second'`` or ``by='source'`` to split."""
+        t = self.traffic_counter
+        if by is None:
+            return self._cached("traffic", t.table)
+        if by == "second":
+            return self._cached("traffic/s", t.per_second_table)
+        if by == "source":
+            return self._cached("traffic/src", t.per_source_table)
+        raise ValueError("by must be None, 'second' or 'source'")
+
+    def goose(self):
+        """One row per GOOSE message (see :meth:`mmsanalyze.goose.GooseCollector.table`)."""
+        if self.goose_collector is None:
+            raise RuntimeError("GOOSE support (mmsanalyze.goose) is not available")
+        return self._cached("goose", self.goose_collector.table)
+
+    def goose_streams(self):
+        """Per-publisher GOOSE health (see :func:`mmsanalyze.analysis.goose.goose_streams`)."""
+        if self.goose_collector is None:
+            raise RuntimeError("GOOSE support (mmsanalyze.goose) is not available")
+        return self._cached("goose_streams", self.goose_collector.streams)
+
+    def sv(self):
+        """One row per SV ASDU (see :meth:`mmsanalyze.sv.SvCollector.table`)."""
+        if self.sv_collector is None:
+            raise RuntimeError("SV support (mmsanalyze.sv) is not available")
+        return self._cached("sv", self.sv_collector.table)
+
+    def sv_streams(self):
+        """Per-stream SV health (see :func:`mmsanalyze.analysis.sv.sv_streams`)."""
+        if self.sv_collector is None:
+            raise RuntimeError("SV support (mmsanalyze.sv) is not available")
+        return self._cached("sv_streams", self.sv_collector.streams)
+
+    def findings(self):
+        """Decoding findings (capture file, pipeline, GOOSE, SV) as a table."""
+        from .analysis.findings import findings_table
+        extra = []
+        for c in (self.goose_collector, self.sv_collector):
+            if c is not None:
+                extra.extend(c.findings)
+        return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
+
+
+def _track(table, conns: dict, known: int) -> int:
+    """Remember the connections the table created since ``known`` (by stream index).
+
+    New connections are appended to the table's dict, except on port reuse, where the
+    new one replaces the old one at the old key's position: then the scan goes on.
+    """
+    want = table.count - known
+    found = 0
+    for c in reversed(table.conns.values()):
+        if c.stream >= known and c.stream not in conns:
+            conns[c.stream] = c
+            found += 1
+            if found == want:
+                break
+    return table.count
+
+
+def _size(source) -> int:
+    try:
+        return os.path.getsize(source) if isinstance(source, (str, os.PathLike)) else 0
+    except OSError:
+        return 0
+
+
+def _tell(f) -> int:
+    try:
+        return f.tell()
+    except (AttributeError, OSError, ValueError):
+        return 0
+

@@ -1,0 +1,252 @@
+"""Plots of the analysis tables (matplotlib, Agg backend: no display needed).
+
+Each function takes a table of :class:`mmsanalyze.api.Capture`, writes a PNG and
+returns its path::
+
+    from mmsanalyze import plots
+    plots.plot_latency_distribution(cap.transactions(), "latency.png")
+    plots.plot_latency_over_time(cap.transactions(), "latency_time.png", t0=cap.first_time)
+    plots.plot_report_intervals(cap.reports(reassemble=True), "reports.png", t0=cap.first_time)
+    plots.plot_traffic(cap.traffic(by="second"), "traffic.png", t0=cap.first_time)
+
+Many series stay readable: only the busiest ``max_series`` get their own colour and
+legend entry (the rest are grouped as "other"), legends sit outside the axes, and
+log scales are used where values span decades.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_latency_distribution", "plot_latency_over_time", "plot_report_intervals", "plot_traffic"]
+
+_SIZE = (11, 6)
+_MPL_ORIENT = None
+_DPI = 110
+
+
+def _mpl_has_orientation() -> bool:
+    import inspect
+    import matplotlib.axes
+    return "orientation" in inspect.signature(matplotlib.axes.Axes.boxplot).parameters
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _colors(n):
+    plt = _plt()
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _empty(path, title, msg):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=_SIZE, dpi=_DPI)
+    ax.set_title(title)
+    ax.text(0.5, 0.5, msg, ha="center", va="center", transform=ax.transAxes, fontsize=14, color="grey")
+    ax.set_axis_off()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+def _log_if_wide(values) -> bool:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return len(v) > 1 and v.max() / v.min() > 30
+
+
+def plot_latency_distribution(txns, path, max_series: int = 20) -> str:
+    """Box plot of latency (ms) per service, slowest median on top, with every point drawn.
+
+    Services beyond the ``max_series`` busiest are grouped as "other".
+    """
+    plt = _plt()
+    global _MPL_ORIENT
+    if _MPL_ORIENT is None:
+        _MPL_ORIENT = _mpl_has_orientation()
+    df = txns[txns["latency_ms"].notna()][["service", "latency_ms"]].copy()
+    title = "Response time per service"
+    if len(df) == 0:
+        return _empty(path, title, "no answered requests in this capture")
+    df["service"] = df["service"].fillna("?").astype(str)
+    top = df["service"].value_counts().index[:max_series]
+    df.loc[~df["service"].isin(top), "service"] = "other"
+    groups = sorted(df.groupby("service")["latency_ms"], key=lambda g: g[1].median())
+    fig, ax = plt.subplots(figsize=(_SIZE[0], max(3.0, 0.45 * len(groups) + 1.8)), dpi=_DPI)
+    data = [g.to_numpy() for _, g in groups]
+    labels = [f"{name} (n={len(g)})" for name, g in groups]
+    ax.boxplot(data, orientation="horizontal", showfliers=False, widths=0.6,
+               medianprops={"color": "black"}) if _MPL_ORIENT else \
+        ax.boxplot(data, vert=False, showfliers=False, widths=0.6, medianprops={"color": "black"})
+    ax.set_yticks(range(1, len(labels) + 1), labels)
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(data, start=1):
+        ax.scatter(d, i + rng.uniform(-0.18, 0.18, len(d)), s=9, alpha=0.5, color="tab:blue", zorder=3)
+    if _log_if_wide(df["latency_ms"]):
+        ax.set_xscale("log")
+    ax.set_xlabel("latency: request to response (ms)")
+    ax.set_ylabel("service (number of answered requests)")
+    ax.set_title(title)
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+def plot_latency_over_time(txns, path, t0=None, max_series: int = 10) -> str:
+    """Latency (ms) of each transaction against its request time (s), one colour per service.
+
+    Failed transactions (status not ok) are drawn as crosses.
+    """
+    plt = _plt()
+    df = txns[txns["latency_ms"].notna() & txns["request_time"].notna()]
+    title = "Response time over the capture"
+    if len(df) == 0:
+        return _empty(path, title, "no answered requests in this capture")
+    t0 = float(df["request_time"].min()) if t0 is None else t0
+    svc = df["service"].fillna("?").astype(str)
+    top = list(svc.value_counts().index[:max_series])
+    fig, ax = plt.subplots(figsize=_SIZE, dpi=_DPI)
+    colors = dict(zip(top, _colors(len(top))))
+    groups = top + (["other"] if (~svc.isin(top)).any() else [])
+    for name in groups:
+        sel = (svc == name) if name != "other" else ~svc.isin(top)
+        part = df[sel.to_numpy()]
+        ok = (part["status"] == "ok").to_numpy()
+        x = part["request_time"].to_numpy() - t0
+        y = part["latency_ms"].to_numpy()
+        c = colors.get(name, "grey")
+        ax.scatter(x[ok], y[ok], s=14, color=c, alpha=0.7, label=f"{name} ({len(part)})")
+        if (~ok).any():
+            ax.scatter(x[~ok], y[~ok], s=40, color=c, marker="x", linewidths=1.5)
+    if (df["status"] != "ok").any():
+        ax.scatter([], [], marker="x", color="black", label="failed (status not ok)")
+    if _log_if_wide(df["latency_ms"]):
+        ax.set_yscale("log")
+    ax.set_xlabel("request time (s since the first frame)")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="service (requests)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+_REASON_MARKERS = (("integrity", "^", "integrity"), ("general-interrogation", "s", "general interrogation"),
+                   ("data-change", "o", "data / quality change, other"))
+
+
+def plot_report_intervals(reports, path, t0=None, max_series: int = 12) -> str:
+    """Interval (ms) since the previous report of the same (stream, RptID), against time (s).
+
+    Marker shape gives the reason (triangle integrity, square GI, dot change/other);
+    a horizontal line marks the integrity period each series shows.
+    """
+    plt = _plt()
+    title = "IEC 61850 report intervals per RptID"
+    if len(reports) == 0:
+        return _empty(path, title, "no IEC 61850 reports in this capture")
+    t0 = float(reports["time"].min()) if t0 is None else t0
+    keys = reports.groupby(["stream", "rpt_id"], dropna=False).size().sort_values(ascending=False)
+    multi_stream = reports["stream"].nunique() > 1
+    shown = list(keys.index[:max_series])
+    fig, ax = plt.subplots(figsize=_SIZE, dpi=_DPI)
+    colors = _colors(len(shown))
+    allv = []
+    for (stream, rid), c in zip(shown, colors):
+        g = reports[(reports["stream"] == stream) & (reports["rpt_id"] == rid)].sort_values("frame")
+        t = g["time"].to_numpy(dtype=float)
+        if len(t) < 2:
+            continue
+        iv = np.diff(t) * 1000.0
+        x = t[1:] - t0
+        reasons = g["reasons"].tolist()[1:]
+        label = f"{rid} (stream {stream})" if multi_stream else str(rid)
+        ax.plot(x, iv, color=c, alpha=0.35, linewidth=1)
+        first = True
+        for reason, marker, _ in _REASON_MARKERS:
+            if reason == "data-change":
+                sel = np.array([not ({"integrity", "general-interrogation"} & set(r)) for r in reasons])
+            else:
+                sel = np.array([reason in r for r in reasons])
+            if sel.any():
+                ax.scatter(x[sel], iv[sel], color=c, marker=marker, s=28, zorder=3,
+                           label=f"{label} ({len(g)} reports)" if first else None)
+                first = False
+        integ = t[[("integrity" in r) for r in g["reasons"].tolist()]]
+        if len(integ) > 1:
+            period = float(np.median(np.diff(integ)) * 1000.0)
+            ax.axhline(period, color=c, linestyle="--", linewidth=1)
+        allv.extend(iv.tolist())
+    for _, marker, text in _REASON_MARKERS:
+        ax.scatter([], [], marker=marker, color="black", label=f"reason: {text}")
+    ax.plot([], [], linestyle="--", color="black", label="integrity period (median)")
+    if _log_if_wide(allv):
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=max(min((v for v in allv if v > 0), default=1e-3), 1e-3) / 2)
+    ax.set_xlabel("report time (s since the first frame)")
+    ax.set_ylabel("interval since the previous report (ms)")
+    extra = f" (the {max_series} busiest of {len(keys)})" if len(keys) > max_series else ""
+    ax.set_title(title + extra)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="RptID")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+_PROTO_COLORS = {"mms": "tab:blue", "iso-tcp": "lightsteelblue", "goose": "tab:orange",
+                 "r-goose": "navajowhite", "gsse": "tab:brown", "sv": "tab:green", "r-sv": "yellowgreen",
+                 "other": "lightgrey"}
+
+
+def plot_traffic(per_second, path, t0=None) -> str:
+    """Stacked bit rate per protocol, one bar per second of the capture (``traffic(by='second')``)."""
+    plt = _plt()
+    title = "Traffic per protocol"
+    if len(per_second) == 0:
+        return _empty(path, title, "no frames in this capture")
+    sec = per_second["second"].astype("int64").to_numpy()
+    start = int(sec.min()) if t0 is None else int(np.floor(t0))
+    n = int(sec.max()) - start + 1
+    pivot = per_second.pivot_table(index="second", columns="protocol", values="bytes", aggfunc="sum",
+                                   fill_value=0)
+    x = np.arange(n)
+    order = [p for p in _PROTO_COLORS if p in pivot.columns] + [p for p in pivot.columns if p not in _PROTO_COLORS]
+    bits = {p: np.zeros(n) for p in order}
+    for s, row in pivot.iterrows():
+        i = int(s) - start
+        if 0 <= i < n:
+            for p in order:
+                bits[p][i] = row[p] * 8.0
+    peak = max(float(sum(b for b in (bits[p] for p in order)).max()), 1.0)
+    unit, div = ("Mbit/s", 1e6) if peak >= 1e6 else ("kbit/s", 1e3) if peak >= 1e3 else ("bit/s", 1.0)
+    fig, ax = plt.subplots(figsize=_SIZE, dpi=_DPI)
+    bottom = np.zeros(n)
+    width = 1.0 if n > 60 else 0.85
+    for p in order:
+        y = bits[p] / div
+        if y.any():
+            ax.bar(x, y, bottom=bottom, width=width, align="edge", color=_PROTO_COLORS.get(p, None),
+                   label=f"{p} ({y.sum() * div / 8 / 1024:.1f} KiB)", linewidth=0)
+            bottom += y
+    ax.set_xlabel("time (s since the first frame, 1-second bins)")
+    ax.set_ylabel(f"rate ({unit})")
+    ax.set_title(title)
+    ax.set_xlim(0, n)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="protocol (total)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
