@@ -177,7 +177,8 @@ def data(typed: dict) -> bytes:
     if kind == "mMSString":
         return ctx(16, v.encode("utf-8"))
     if kind == "utc-time":
-        return ctx(17, utc_content(int(v["utc"]), v["fraction"], v["quality"]))
+        secs = round(v["utc"] - v["fraction"] / 16777216.0)
+        return ctx(17, utc_content(secs, v["fraction"], v["quality"]))
     raise ValueError(kind)
 
 

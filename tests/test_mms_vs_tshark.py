@@ -244,7 +244,8 @@ def our_data_leaves(detail):
         elif kind == "binary-time":
             out.append((kind, (v["ms_of_day"], v["days"], v["epoch"])))
         elif kind == "utc-time":
-            out.append((kind, (int(v["utc"]), v["fraction"], v["quality"], v["utc"])))
+            secs = round(v["utc"] - v["fraction"] / 16777216.0)
+            out.append((kind, (secs, v["fraction"], v["quality"], v["utc"])))
         elif kind == "generalized-time":
             pass                                    # unknown to tshark 4.0
         else:

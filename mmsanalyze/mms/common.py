@@ -332,6 +332,9 @@ address = choice({
 })
 
 
+_explicit_address = explicit(address)
+
+
 def render_address(addr: dict) -> str:
     (v,) = addr.values()
     return f"#{v}"
@@ -369,7 +372,7 @@ def variable_specification(buf, t, cs, ce, d=0) -> dict:
         ct, a, b = ch[0]
         return {"name": object_name(buf, ct, a, b)}
     if t == 0xA1:
-        return {"address": explicit(address)(buf, t, cs, ce, d)}
+        return {"address": _explicit_address(buf, t, cs, ce, d)}
     if t == 0xA2:
         return {"variableDescription": _variable_description(buf, t, cs, ce, d)}
     if t == 0xA3:

@@ -128,12 +128,24 @@ _LEAF = {
 }
 
 
-def data_list(buf, cs: int, ce: int, d: int) -> tuple[list, list]:
+#: Quality / option bit strings repeat endlessly: content octets -> '0101...' text.
+_BITS_CACHE: dict[bytes, str] = {}
+
+
+def _bit_text(buf, a, b) -> str:
+    value, nbits = read_bitstring(buf, a, b)
+    return format(value, f"0{nbits}b") if nbits else ""
+
+
+def data_list(buf, cs: int, ce: int, d: int, results: bool = False) -> tuple[list, list]:
     """SEQUENCE OF Data content -> ``(plain values, typed one-key dicts)``.
 
+    With ``results`` the elements are AccessResults: ``failure [0] DataAccessError``
+    is accepted too and becomes ``{'failure': '<name>'}`` in both lists.
+
     The hot loop of the decoder: headers with a short-form length are parsed inline
-    and the commonest IEC 61850 leaves (boolean, integer, unsigned, bit-string,
-    visible-string, utc-time) are decoded without a function call.
+    and the commonest IEC 61850 leaves (boolean, integer, unsigned, floating-point,
+    bit-string, visible-string, utc-time) are decoded without a function call.
     """
     if d > MAX_DEPTH:
         raise too_deep(cs)
@@ -142,52 +154,73 @@ def data_list(buf, cs: int, ce: int, d: int) -> tuple[list, list]:
     pa = plain.append
     ta = typed.append
     from_bytes = int.from_bytes
+    is_bytes = type(buf) is bytes
     off = cs
     while off < ce:
         t = buf[off]
-        if off + 1 < ce and buf[off + 1] < 0x80 and t & 0x1F != 0x1F:
+        # Inline short-form header.  A high-tag-number identifier (low bits 0x1F) is never
+        # a Data alternative, so it falls through to _other_leaf, which rejects it.
+        if off + 1 < ce and buf[off + 1] < 0x80:
             a = off + 2
             b = a + buf[off + 1]
             if b > ce:
-                t, a, b = hdr(buf, off, ce)     # raises Truncated
+                t, a, b = hdr(buf, off, ce)      # raises Truncated
         else:
             t, a, b = hdr(buf, off, ce)
         if t == 0xA2:
             p, ty = data_list(buf, a, b, d + 1)
             pa(p)
             ta({"structure": ty})
+        elif t == 0x84:
+            raw = buf[a:b] if is_bytes else bytes(buf[a:b])
+            bits = _BITS_CACHE.get(raw)
+            if bits is None:
+                bits = _bit_text(buf, a, b)
+                if len(_BITS_CACHE) < 4096 and b - a <= 8:
+                    _BITS_CACHE[raw] = bits
+            v = {"bits": bits}
+            pa(v)
+            ta({"bit-string": v})
+        elif t == 0x91:
+            if b - a != 8:
+                raise _bad(f"utc-time of {b - a} octets", a, "utctime")
+            frac = from_bytes(buf[a + 4:a + 7], "big")
+            v = {"utc": from_bytes(buf[a:a + 4], "big") + frac / 16777216.0, "fraction": frac,
+                 "quality": buf[a + 7]}
+            pa(v)
+            ta({"utc-time": v})
+        elif t == 0x87:
+            if b - a == 5:
+                v = _F32(buf, a + 1)[0]
+            else:
+                v = _float(buf, a, b)
+            pa(v)
+            ta({"floating-point": v})
         elif t == 0x83:
             if b - a != 1:
                 raise _bad(f"boolean of {b - a} octets", a, "boolean")
             v = buf[a] != 0
             pa(v)
             ta({"boolean": v})
-        elif t == 0x84:
-            if b <= a or buf[a] > 7 or (buf[a] and b - a == 1):
-                read_bitstring(buf, a, b)       # raises the BER error
-            nbits = (b - a - 1) * 8 - buf[a]
-            v = {"bits": format(from_bytes(buf[a + 1:b], "big") >> buf[a], f"0{nbits}b")
-                 if nbits else ""}
-            pa(v)
-            ta({"bit-string": v})
         elif t == 0x85 or t == 0x86:
             if b <= a:
                 raise _bad("integer with no content octets", a)
             v = from_bytes(buf[a:b], "big", signed=t == 0x85)
             pa(v)
             ta({"integer" if t == 0x85 else "unsigned": v})
-        elif t == 0x91:
-            v = _utc(buf, a, b)
-            pa(v)
-            ta({"utc-time": v})
         elif t == 0x8A:
-            v = bytes(buf[a:b]).decode("latin-1")
+            v = (buf[a:b] if is_bytes else bytes(buf[a:b])).decode("latin-1")
             pa(v)
             ta({"visible-string": v})
         elif t == 0xA1:
             p, ty = data_list(buf, a, b, d + 1)
             pa(p)
             ta({"array": ty})
+        elif t == 0x80 and results:
+            code = _int(buf, a, b)
+            v = {"failure": DATA_ACCESS_ERRORS.get(code, code)}
+            pa(v)
+            ta(v)
         else:
             name, v = _other_leaf(buf, t, a, b, d)
             pa(v)
@@ -202,21 +235,7 @@ def access_result_list(buf, cs: int, ce: int, d: int) -> tuple[tuple, list]:
     AccessResult ::= CHOICE { failure [0] IMPLICIT DataAccessError, success Data };
     a failure is ``{'failure': '<DataAccessError name>'}`` in both forms.
     """
-    plain = []
-    typed = []
-    off = cs
-    while off < ce:
-        t, a, b = hdr(buf, off, ce)
-        if t == 0x80:
-            code = _int(buf, a, b)
-            v = {"failure": DATA_ACCESS_ERRORS.get(code, code)}
-            plain.append(v)
-            typed.append(v)
-        else:
-            name, p, ty = data_typed(buf, t, a, b, d)
-            plain.append(p)
-            typed.append({name: ty})
-        off = b
+    plain, typed = data_list(buf, cs, ce, d, True)
     return tuple(plain), typed
 
 

@@ -113,7 +113,7 @@ def _value_specification(buf, t, cs, ce, d=0):
     return {name: typed}
 
 
-# EntryContent (20.?) ::= SEQUENCE { occurrenceTime [0] TimeOfDay, additionalDetail [1] OPT,
+# EntryContent ::= SEQUENCE { occurrenceTime [0] TimeOfDay, additionalDetail [1] OPT,
 #   entryForm CHOICE { data [2] IMPLICIT SEQUENCE {...}, annotation [3] VisibleString } }
 _entry_content = seq({
     0x80: ("occurrenceTime", p_tod),
@@ -257,7 +257,7 @@ def _action_result(buf, t, cs, ce, d=0):
     return out
 
 
-# EventNotification (18.?) -- unconfirmed
+# EventNotification ::= SEQUENCE { ... } -- the unconfirmed service
 event_notification = seq({
     0xA0: ("eventEnrollmentName", _on), 0xA1: ("eventConditionName", _ec_or_undefined),
     0x82: ("severity", p_uint), 0x83: ("currentState", enum(_EC_STATE)),

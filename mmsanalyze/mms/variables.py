@@ -14,6 +14,7 @@ from .common import (address, enum, explicit, list_of_variable, object_name, p_b
                      p_null, p_uint, p_vstr, scattered_access_description, seq,
                      seq_of, variable_access_specification)
 from .data import access_result_list, data_list, explicit_type_specification, type_specification
+from .names import DATA_ACCESS_ERRORS
 
 __all__ = [
     "read_request", "read_response", "write_request", "write_response", "information_report",
@@ -100,7 +101,6 @@ def write_request(buf, t, cs, ce, d=0):
 
 
 def write_response(buf, t, cs, ce, d=0):
-    from .names import DATA_ACCESS_ERRORS
     results = []
     for ct, a, b in kids(buf, cs, ce):
         if ct == 0x81:
@@ -112,7 +112,7 @@ def write_response(buf, t, cs, ce, d=0):
         else:
             raise Malformed(f"{tag_key(ct)} is not a write result", a, "mms",
                             code="mms.malformed.write")
-    return list(results), _NONE, tuple(results)
+    return results, _NONE, tuple(results)
 
 
 # ---------------------------------------------------------------------------------
