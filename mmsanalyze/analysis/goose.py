@@ -33,6 +33,8 @@ import statistics
 import numpy as np
 import pandas as pd
 
+from .l2 import other_src_macs
+
 __all__ = ["goose_streams", "plot_goose_timeline", "GOOSE_STREAM_COLUMNS", "RETRANS_N",
            "CAPTURE_DUP_S", "REVERT_WINDOW_S"]
 
@@ -213,10 +215,7 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
             "malformed": int(grp["malformed"].sum()),
         })
     res = pd.DataFrame(out)
-    macs = res.groupby(["appid", "gocb_ref"], dropna=False)["src_mac"].agg(set)
-    res["other_src_macs"] = [
-        sorted(m for m in macs.loc[(a, g)] if m != mac and isinstance(m, str))
-        for a, g, mac in zip(res["appid"], res["gocb_ref"], res["src_mac"])]
+    res["other_src_macs"] = other_src_macs(res, ["appid", "gocb_ref"])
     notes = [_anomalies(r) for r in res.itertuples(index=False)]
     res["anomalies"] = [n for n, _ in notes]
     res["suspicious"] = np.array([s for _, s in notes], dtype=bool)
@@ -257,26 +256,32 @@ def _anomalies(r) -> tuple[str, bool]:
     return "; ".join(notes), sus
 
 
-def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 16) -> str:
+def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> str:
     """GOOSE event timeline per publisher, as a PNG at ``path``; returns ``path``.
 
-    Top: stNum over time, one line per publisher (events are the steps; red
-    crosses mark messages from an older state or repeated/older sqNum).  Bottom:
-    sqNum over time (log scale): the sawtooth restarts at each event and climbs
-    with every retransmission.  The ``max_publishers`` busiest publishers are drawn.
+    Top: one lane per publisher (gocbRef, APPID): a dot per message, a triangle
+    per event (new stNum, annotated with the stNum), a red cross per message from
+    an older state or with a repeated / older sqNum.  Bottom: sqNum over time
+    (log scale), the retransmission sawtooth that restarts at each event.  The
+    ``max_publishers`` busiest publishers are drawn.
     """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
     ok = table[~table["malformed"] & table["st_num"].notna()] if len(table) else table
-    if len(ok):
+    keys = ["src_mac", "appid", "gocb_ref"]
+    pubs = ok.groupby(keys, dropna=False).size().sort_values(ascending=False) if len(ok) \
+        else pd.Series(dtype=int)
+    shown = list(pubs.index[:max_publishers])
+    lane_h = max(2.5, 0.35 * len(shown) + 1)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, lane_h + 3.5), sharex=True,
+                                   gridspec_kw={"height_ratios": [lane_h, 3.0]})
+    if shown:
         t0 = ok["time"].min()
-        keys = ["src_mac", "appid", "gocb_ref"]
-        sizes = ok.groupby(keys, dropna=False).size().sort_values(ascending=False)
-        cmap = plt.get_cmap("tab20")
-        for i, key in enumerate(sizes.index[:max_publishers]):
+        cmap = plt.get_cmap("tab10" if len(shown) <= 10 else "tab20")
+        labels = []
+        for i, key in enumerate(shown):
             m = np.ones(len(ok), dtype=bool)
             for k, v in zip(keys, key):
                 m &= (ok[k] == v).to_numpy(dtype=bool, na_value=False)
@@ -284,29 +289,40 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 16) -> 
             tt = s["time"].to_numpy() - t0
             st = s["st_num"].to_numpy(dtype=np.float64)
             sq = s["sq_num"].to_numpy(dtype=np.float64)
-            color = cmap(i % 20)
-            label = f"{key[2]} (0x{int(key[1]):04X}, {key[0]})"
-            ax1.step(tt, st, where="post", color=color, lw=1.2, label=label)
-            ax1.plot(tt, st, ".", color=color, ms=3)
-            # messages that are not the newest state: older stNum / repeated or older sqNum
-            newest_st = np.maximum.accumulate(st)
-            bad = st < newest_st
-            same = np.r_[False, (st[1:] == st[:-1]) & (sq[1:] <= sq[:-1])]
-            bad |= same
+            color = cmap(i % cmap.N)
+            y = np.full(len(tt), float(i))
+            ax1.plot(tt, y, ".", color=color, ms=3)
+            newest = np.maximum.accumulate(st)
+            event = np.r_[False, st[1:] > newest[:-1]]
+            ax1.plot(tt[event], y[event], "^", color=color, ms=8, mec="black", mew=0.5)
+            for x, v in list(zip(tt[event], st[event]))[:40]:
+                ax1.annotate(f"{int(v)}", (x, i), xytext=(2, 5), textcoords="offset points",
+                             fontsize=6)
+            bad = np.r_[False, st[1:] < newest[:-1]] | np.r_[
+                False, (st[1:] == st[:-1]) & (sq[1:] <= sq[:-1])]
             if bad.any():
-                ax1.plot(tt[bad], st[bad], "x", color="red", ms=7, mew=1.5)
+                ax1.plot(tt[bad], y[bad], "x", color="red", ms=8, mew=1.8)
             ax2.plot(tt, sq + 1, ".", color=color, ms=3)
-        if len(sizes) > max_publishers:
-            ax1.set_title(f"{max_publishers} busiest of {len(sizes)} publishers")
-        ax1.plot([], [], "x", color="red", label="older state / repeated sqNum")
-        ax1.legend(fontsize=7, loc="upper left", ncol=1 if len(sizes) < 6 else 2)
-    ax1.set_ylabel("stNum (state number)")
-    ax1.grid(True, alpha=0.3)
+            ref = str(key[2]).replace("$", r"\$")
+            appid = f"0x{int(key[1]):04X}" if not pd.isna(key[1]) else "?"
+            labels.append(f"{ref} ({appid})")
+        ax1.set_yticks(range(len(shown)))
+        ax1.set_yticklabels(labels, fontsize=7)
+        ax1.set_ylim(len(shown) - 0.5, -0.5)
+        ax1.plot([], [], "^", color="grey", mec="black", mew=0.5, label="event (new stNum)")
+        ax1.plot([], [], "x", color="red", mew=1.8, label="older state / repeated sqNum")
+        ax1.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
+                   frameon=False, borderaxespad=0.2)
+        title = "GOOSE publishers: events and retransmissions"
+        if len(pubs) > max_publishers:
+            title += f" ({max_publishers} busiest of {len(pubs)})"
+        ax1.set_title(title, loc="left")
+    ax1.grid(True, axis="x", alpha=0.3)
+    ax1.set_ylabel("publisher (gocbRef, APPID)")
     ax2.set_yscale("log")
-    ax2.set_ylabel("sqNum + 1 (retransmission count)")
+    ax2.set_ylabel("sqNum + 1")
     ax2.set_xlabel("time since first GOOSE message (s)")
     ax2.grid(True, which="both", alpha=0.3)
-    fig.suptitle("GOOSE publishers: state changes (stNum) and retransmissions (sqNum)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..goose.routable import SI_KINDS, UDP_PORT, session_start
 
-__all__ = ["recognise_udp", "recognise_llc", "L2Collector", "L2_KINDS", "GSSE_NAME"]
+__all__ = ["recognise_udp", "recognise_llc", "L2Collector", "L2_KINDS", "GSSE_NAME",
+           "other_src_macs"]
 
 #: Kinds this module can name, in breakdown order.
 L2_KINDS = ("goose", "sv", "r-goose", "r-sv", "r-tunnel", "r-mngt", "gsse")
@@ -137,3 +138,18 @@ class L2Collector:
             "first_time": pd.array([r[3] for r in rows], dtype="float64"),
             "last_time": pd.array([r[4] for r in rows], dtype="float64"),
         })
+
+
+def other_src_macs(res: pd.DataFrame, keys) -> list:
+    """Per row of a streams table: the other ``src_mac`` values seen with the same ``keys``.
+
+    Used for "the same gocbRef / svID published from another MAC" (spoofing sign).
+    """
+    def norm(v):
+        return None if pd.isna(v) else v
+    seen: dict = {}
+    rows = list(zip(*(res[k] for k in keys), res["src_mac"]))
+    for *key, mac in rows:
+        seen.setdefault(tuple(norm(k) for k in key), set()).add(norm(mac))
+    return [sorted(m for m in seen[tuple(norm(k) for k in key)] if m is not None and m != norm(mac))
+            for *key, mac in rows]

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .l2 import other_src_macs
+
 __all__ = ["sv_streams", "infer_wrap", "plot_sv_intervals", "SV_STREAM_COLUMNS",
            "BURST_LOSS_SAMPLES", "NOMINAL_FREQUENCIES"]
 
@@ -63,11 +65,29 @@ def infer_wrap(max_cnt: int, smp_rate, smp_mod) -> int:
     return seen
 
 
-def _first(series: pd.Series, gid: np.ndarray, n: int):
-    out = [None] * n
-    vals = series.to_numpy(dtype=object, na_value=None)
-    for i in range(len(vals) - 1, -1, -1):
-        out[gid[i]] = vals[i]
+def _segments(keys: np.ndarray) -> np.ndarray:
+    """Start index of each run of equal values in the sorted array ``keys``."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+
+
+def _per_group(ufunc, keys: np.ndarray, values: np.ndarray, n: int, empty):
+    """``ufunc.reduceat`` of ``values`` per value of the sorted ``keys`` -> array of n."""
+    out = np.full(n, empty, dtype=np.result_type(values, type(empty)))
+    st = _segments(keys)
+    if len(st):
+        out[keys[st]] = ufunc.reduceat(values, st)
+    return out
+
+
+def _distinct(g: np.ndarray, values: np.ndarray, n: int) -> list:
+    """Per group (sorted ids ``g``): the sorted distinct non-negative ``values``."""
+    ok = values >= 0
+    pairs = np.unique((g[ok].astype(np.int64) << 33) | values[ok].astype(np.int64))
+    out = [[] for _ in range(n)]
+    for gi, v in zip((pairs >> 33).tolist(), (pairs & ((1 << 33) - 1)).tolist()):
+        out[gi].append(v)
     return out
 
 
@@ -80,32 +100,40 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     ``wrap`` the smpCnt wrap value used (:func:`infer_wrap`); ``conf_revs`` and
     ``smp_synch_states`` the distinct values seen (lists); ``lost_samples``,
     ``gaps``, ``max_gap`` (largest run of missing samples); ``duplicates``;
-    ``out_of_order`` (smpCnt going backwards); ``interval_mean_us``,
-    ``interval_std_us`` (jitter), ``interval_max_us`` between the stream's frames;
-    ``sim_frames`` (reserved1 simulate bit set); ``malformed`` rows;
-    ``other_src_macs`` other MACs publishing the same svID+APPID; ``anomalies``
-    (text, '' when none) and ``suspicious`` (injection / deletion / spoofing signs).
+    ``out_of_order`` (ASDUs older than the newest sample already seen);
+    ``interval_mean_us``, ``interval_std_us`` (jitter), ``interval_max_us`` between
+    the stream's frames; ``sim_frames`` (reserved1 simulate bit set); ``malformed``
+    rows; ``other_src_macs`` other MACs publishing the same svID+APPID;
+    ``anomalies`` (text, '' when none) and ``suspicious`` (injection / deletion /
+    spoofing signs).
     """
     if table is None or len(table) == 0:
         return pd.DataFrame({c: [] for c in SV_STREAM_COLUMNS})
     keys = ["sv_id", "appid", "src_mac"]
     gid = table.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
-    n = int(gid.max()) + 1
     order = np.argsort(gid, kind="stable")
     g = gid[order]
-    ok = ~table["malformed"].to_numpy()[order]
-    cnt = table["smp_cnt"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    starts = _segments(g)
+    n = len(starts)
+    g = np.repeat(np.arange(n), np.diff(np.r_[starts, len(g)]))    # dense 0..n-1
+    first_rows = order[starts]
+    head = table.iloc[first_rows]
+
+    def col(name, na=-1):
+        return table[name].to_numpy(dtype=np.float64, na_value=na)[order]
+
+    ok = ~table["malformed"].to_numpy(dtype=bool)[order]
+    cnt = col("smp_cnt", np.nan)
     valid = ok & ~np.isnan(cnt)
-    cnt = np.where(valid, cnt, 0).astype(np.int64)
+    cnt = np.where(valid, cnt, -1).astype(np.int64)
     t = table["time"].to_numpy()[order]
     frame = table["frame"].to_numpy()[order]
 
-    asdus = np.bincount(g, minlength=n)
-    malformed = np.bincount(g, weights=~ok, minlength=n).astype(np.int64)
-    max_cnt = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(max_cnt, g[valid], cnt[valid])
-    smp_rate = _first(table["smp_rate"], gid, n)
-    smp_mod = _first(table["smp_mod"], gid, n)
+    asdus = np.diff(np.r_[starts, len(g)])
+    malformed = np.add.reduceat((~ok).astype(np.int64), starts)
+    max_cnt = np.maximum.reduceat(cnt, starts)
+    smp_rate = head["smp_rate"].to_numpy(dtype=object, na_value=None)
+    smp_mod = head["smp_mod"].to_numpy(dtype=object, na_value=None)
     wrap = np.array([infer_wrap(max(m, 0), r, md) for m, r, md in zip(max_cnt, smp_rate,
                                                                         smp_mod)])
 
@@ -122,12 +150,10 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     step = (cv[1:] - cv[:-1]) % w
     step = np.where(step > w // 2, step - w, step)
     if len(cv):
-        starts = np.ones(len(cv), dtype=bool)
-        starts[1:] = ~same
+        first = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(len(cv)), 0))
         base = cv.copy()
         base[1:] = np.where(same, step, cv[1:])
         cs = np.cumsum(base)
-        first = np.maximum.accumulate(np.where(starts, np.arange(len(cv)), 0))
         unwrapped = cs - (cs[first] - base[first])
         offset = gv.astype(np.int64) << 40          # keep streams apart
         newest = (np.maximum.accumulate(unwrapped + offset) - offset)[:-1]
@@ -142,9 +168,9 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     duplicates = np.bincount(gs, weights=dup, minlength=n).astype(np.int64)
     out_of_order = np.bincount(gs, weights=back, minlength=n).astype(np.int64)
     gaps = np.bincount(gs, weights=gap, minlength=n).astype(np.int64)
-    lost = np.bincount(gs, weights=np.where(gap, jump - 1, 0), minlength=n).astype(np.int64)
-    max_gap = np.zeros(n, dtype=np.int64)
-    np.maximum.at(max_gap, gs[gap], (jump - 1)[gap])
+    missing = np.where(gap, jump - 1, 0)
+    lost = np.bincount(gs, weights=missing, minlength=n).astype(np.int64)
+    max_gap = _per_group(np.maximum, gs, missing, n, 0)
 
     # frame-level arrival intervals of each stream
     newf = np.ones(len(g), dtype=bool)
@@ -158,30 +184,17 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     cnt_dt = np.bincount(gd, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_dt = np.bincount(gd, weights=dt, minlength=n) / cnt_dt
-        var = np.bincount(gd, weights=dt * dt, minlength=n) / cnt_dt - mean_dt ** 2
-        std_dt = np.sqrt(np.clip(var, 0, None))
-    max_dt = np.full(n, np.nan)
-    if len(dt):
-        mx = np.full(n, -np.inf)
-        np.maximum.at(mx, gd, dt)
-        max_dt = np.where(np.isfinite(mx), mx, np.nan)
+        var = np.bincount(gd, weights=(dt - mean_dt[gd]) ** 2, minlength=n) / cnt_dt
+        std_dt = np.sqrt(var)
+    max_dt = _per_group(np.maximum, gd, dt, n, np.nan)
 
-    first_time = np.full(n, np.inf)
-    np.minimum.at(first_time, g, t)
-    last_time = np.full(n, -np.inf)
-    np.maximum.at(last_time, g, t)
+    first_time = np.minimum.reduceat(t, starts)
+    last_time = np.maximum.reduceat(t, starts)
     dur = last_time - first_time
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(dur > 0, (asdus - 1) / dur, np.nan)
-
-    sim = table["sim_bit"].to_numpy()[order][newf]
-    sim_frames = np.bincount(gf, weights=sim, minlength=n).astype(np.int64)
-
-    first_rows = np.full(n, -1)
-    first_rows[g[::-1]] = order[::-1]
-    head = table.iloc[first_rows]
-    conf = table.groupby(gid)["conf_rev"].unique()
-    synch = table.groupby(gid)["smp_synch"].unique()
+    sim_frames = np.bincount(gf, weights=table["sim_bit"].to_numpy(dtype=bool)[order][fi],
+                             minlength=n).astype(np.int64)
 
     out = pd.DataFrame({
         "sv_id": head["sv_id"].astype(object).to_numpy(),
@@ -194,23 +207,14 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
         "smp_rate": pd.array(smp_rate, dtype="Int64"),
         "smp_mod": pd.array(smp_mod, dtype="Int64"),
         "wrap": wrap,
-        "conf_revs": [sorted(int(v) for v in conf[i] if not pd.isna(v)) for i in range(n)],
-        "smp_synch_states": [sorted(int(v) for v in synch[i] if not pd.isna(v))
-                             for i in range(n)],
+        "conf_revs": _distinct(g, col("conf_rev").astype(np.int64), n),
+        "smp_synch_states": _distinct(g, col("smp_synch").astype(np.int64), n),
         "lost_samples": lost, "gaps": gaps, "max_gap": max_gap, "duplicates": duplicates,
         "out_of_order": out_of_order, "interval_mean_us": mean_dt, "interval_std_us": std_dt,
         "interval_max_us": max_dt, "sim_frames": sim_frames, "malformed": malformed,
     })
     # the same svID + APPID from more than one source MAC
-    others = []
-    macs = out.groupby(["sv_id", "appid"], dropna=False)["src_mac"].agg(lambda s: set(s))
-    for sv_id, appid, mac in zip(out["sv_id"], out["appid"], out["src_mac"]):
-        try:
-            allm = macs.loc[(sv_id, appid)]
-        except KeyError:
-            allm = {mac}
-        others.append(sorted(m for m in allm if m != mac and m is not None))
-    out["other_src_macs"] = others
+    out["other_src_macs"] = other_src_macs(out, ["sv_id", "appid"])
     notes, sus = [], []
     for r in out.itertuples(index=False):
         a, s = _anomalies(r)
@@ -247,52 +251,65 @@ def _anomalies(r) -> tuple[str, bool]:
     return "; ".join(notes), suspicious
 
 
-def plot_sv_intervals(table: pd.DataFrame, path, max_streams: int = 12) -> str:
-    """Arrival intervals and smpCnt continuity per SV stream, as a PNG at ``path``.
+def plot_sv_intervals(table: pd.DataFrame, path, max_publishers: int = 12) -> str:
+    """Arrival intervals and smpCnt continuity, as a PNG at ``path``; returns ``path``.
 
-    Top: inter-frame arrival interval (µs) over time; bottom: smpCnt step between
-    consecutive ASDUs (1 = continuous; >1 gap; 0 duplicate; <0 backwards), log-
-    symmetric.  The ``max_streams`` busiest streams are drawn.  Returns ``path``.
+    Top: interval between consecutive frames of each publisher (source MAC +
+    APPID), in µs, log scale.  Bottom: smpCnt step between consecutive ASDUs of
+    each svID (1 = continuous, > 1 a gap, 0 a duplicate, < 0 backwards),
+    symmetric-log scale; the svIDs of a publisher share its colour.  The
+    ``max_publishers`` busiest publishers are drawn.
     """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
-    ok = table[~table["malformed"]] if len(table) else table
+    ok = table[~table["malformed"].to_numpy(dtype=bool)] if len(table) else table
+    lo = hi = 1
     if len(ok):
         t0 = ok["time"].min()
-        keys = ["sv_id", "appid", "src_mac"]
-        sizes = ok.groupby(keys, observed=True, dropna=False).size().sort_values(ascending=False)
-        cmap = plt.get_cmap("tab20")
-        for i, key in enumerate(sizes.index[:max_streams]):
-            m = np.ones(len(ok), dtype=bool)
-            for k, v in zip(keys, key):
-                m &= (ok[k] == v).to_numpy(dtype=bool, na_value=False)
-            s = ok[m]
-            label = f"{key[0]} 0x{int(key[1]):04X} {key[2]}" if not pd.isna(key[1]) else str(key[0])
-            color = cmap(i % 20)
-            f = s.drop_duplicates("frame")
+        pubs = ok.groupby(["src_mac", "appid"], observed=True, dropna=False).size()
+        pubs = pubs.sort_values(ascending=False)
+        cmap = plt.get_cmap("tab10" if len(pubs) <= 10 else "tab20")
+        for i, (mac, appid) in enumerate(pubs.index[:max_publishers]):
+            color = cmap(i % cmap.N)
+            sel = ok[(ok["src_mac"] == mac).to_numpy(dtype=bool, na_value=False)
+                     & (ok["appid"] == appid).to_numpy(dtype=bool, na_value=False)]
+            f = sel.drop_duplicates("frame")
             tt = f["time"].to_numpy() - t0
+            n_sv = sel["sv_id"].nunique()
+            label = (f"0x{int(appid):04X} {mac}" if not pd.isna(appid) else str(mac)) + (
+                f" ({n_sv} svIDs)" if n_sv > 1 else f" {sel['sv_id'].iloc[0]}")
             if len(tt) > 1:
-                ax1.plot(tt[1:], np.diff(tt) * 1e6, ".", ms=2, color=color, label=label)
-            c = s["smp_cnt"].to_numpy(dtype=np.float64, na_value=np.nan)
-            if len(c) > 1:
+                ax1.plot(tt[1:], np.maximum(np.diff(tt) * 1e6, 0.1), ".", ms=2, color=color,
+                         label=label)
+            else:
+                ax1.plot([], [], ".", color=color, label=label)
+            for _sv, s in sel.groupby("sv_id", observed=True, sort=False):
+                c = s["smp_cnt"].to_numpy(dtype=np.float64, na_value=np.nan)
+                if len(c) < 2 or np.isnan(c).all():
+                    continue
                 w = infer_wrap(np.nanmax(c), s["smp_rate"].iloc[0], s["smp_mod"].iloc[0])
                 d = np.mod(np.diff(c), w)
                 d = np.where(d > w // 2, d - w, d)
+                lo, hi = min(lo, np.nanmin(d)), max(hi, np.nanmax(d))
                 ax2.plot(s["time"].to_numpy()[1:] - t0, d, ".", ms=2, color=color)
-        if len(sizes) > max_streams:
-            ax1.set_title(f"{max_streams} busiest of {len(sizes)} streams")
-        ax1.legend(fontsize=7, markerscale=4, loc="upper right", ncol=2)
+        if len(pubs) > max_publishers:
+            ax1.set_title(f"{max_publishers} busiest of {len(pubs)} publishers")
+        ax1.legend(fontsize=7, markerscale=4, loc="upper right", ncol=1 if len(pubs) < 7 else 2)
     ax1.set_yscale("log")
-    ax1.set_ylabel("arrival interval (µs)")
+    ax1.set_ylabel("interval between frames (µs)")
     ax1.grid(True, which="both", alpha=0.3)
     ax2.set_yscale("symlog", linthresh=1)
+    ticks = [v for v in (-10000, -1000, -100, -10, -1, 0, 1, 10, 100, 1000, 10000)
+             if lo - 1 <= v <= hi + 1 or v in (0, 1)]
+    ax2.set_yticks(ticks)
+    ax2.set_yticklabels([str(v) for v in ticks])
     ax2.axhline(1, color="grey", lw=0.8, ls="--")
-    ax2.set_ylabel("smpCnt step (1 = continuous)")
+    ax2.set_ylabel("smpCnt step (1 continuous, >1 gap,\n0 duplicate, <0 backwards)")
     ax2.set_xlabel("time since first sample (s)")
-    ax2.grid(True, which="both", alpha=0.3)
+    ax2.grid(True, which="major", alpha=0.3)
     fig.suptitle("Sampled Values: arrival intervals and smpCnt continuity")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -23,7 +23,7 @@ goosePdu (IEC 61850-8-1 Annex A, ``IECGoosePdu ::= [APPLICATION 1] IMPLICIT SEQU
 
 from __future__ import annotations
 
-from ..ber import read_bool, read_header, read_int, read_str, read_utc_time
+from ..ber import read_bool, read_header, read_utc_time
 from ..errors import DecodeError, Malformed, Truncated, Unsupported
 
 __all__ = [
@@ -39,22 +39,24 @@ SIM_BIT = 0x8000
 GOOSE_PDU_TAG = 0x61      # [APPLICATION 1] constructed
 GSE_MNGT_PDU_TAG = 0x60   # [APPLICATION 0] constructed (GSE management, Annex A)
 
-#: goosePdu members in ASN.1 order: tag -> (our name, kind).
+#: goosePdu members in ASN.1 order: tag -> (our name, kind).  Kinds: 0 VisibleString,
+#: 1 unsigned 32-bit INTEGER, 2 BOOLEAN, 3 UtcTime, 4 (start, end) span.
+_STR, _U32, _BOOL, _UTC, _SPAN = range(5)
 _MEMBERS = {
-    0x80: ("gocb_ref", "str"),
-    0x81: ("time_allowed_to_live", "u32"),
-    0x82: ("dat_set", "str"),
-    0x83: ("go_id", "str"),
-    0x84: ("t", "utc"),
-    0x85: ("st_num", "u32"),
-    0x86: ("sq_num", "u32"),
-    0x87: ("simulation", "bool"),
-    0x88: ("conf_rev", "u32"),
-    0x89: ("nds_com", "bool"),
-    0x8A: ("num_dat_set_entries", "u32"),
-    0xAB: ("all_data", "span"),
-    0x8C: ("security", "span"),   # primitive OCTET STRING / ANY
-    0xAC: ("security", "span"),   # constructed form
+    0x80: ("gocb_ref", _STR),
+    0x81: ("time_allowed_to_live", _U32),
+    0x82: ("dat_set", _STR),
+    0x83: ("go_id", _STR),
+    0x84: ("t", _UTC),
+    0x85: ("st_num", _U32),
+    0x86: ("sq_num", _U32),
+    0x87: ("simulation", _BOOL),
+    0x88: ("conf_rev", _U32),
+    0x89: ("nds_com", _BOOL),
+    0x8A: ("num_dat_set_entries", _U32),
+    0xAB: ("all_data", _SPAN),
+    0x8C: ("security", _SPAN),   # primitive OCTET STRING / ANY
+    0xAC: ("security", _SPAN),   # constructed form
 }
 #: Mandatory members (everything but goID and security).
 _REQUIRED = ("gocb_ref", "time_allowed_to_live", "dat_set", "t", "st_num", "sq_num",
@@ -106,12 +108,21 @@ def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
         raise Malformed(f"expected goosePdu [APPLICATION 1] (0x61), found tag 0x{tag:02x}",
                         off, "goose", code="goose.malformed.tag")
     pos = cs
+    members = _MEMBERS
     while pos < ce:
-        try:
-            tag, vs, ve = read_header(buf, pos, ce)
-        except DecodeError as err:
-            raise err.within("goosePdu", "goose")
-        member = _MEMBERS.get(tag)
+        # short-form tag and length inline (every real goosePdu member); anything
+        # else, and every error, goes through the BER layer
+        tag = buf[pos]
+        if pos + 1 < ce and buf[pos + 1] < 0x80 and tag & 0x1F != 0x1F \
+                and pos + 2 + buf[pos + 1] <= ce:
+            vs = pos + 2
+            ve = vs + buf[pos + 1]
+        else:
+            try:
+                tag, vs, ve = read_header(buf, pos, ce)
+            except DecodeError as err:
+                raise err.within("goosePdu", "goose")
+        member = members.get(tag)
         if member is None:
             raise Malformed(f"unexpected tag 0x{tag:02x} in goosePdu", pos, "goose",
                             path=("goosePdu",), code="goose.malformed.tag")
@@ -120,20 +131,21 @@ def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
             raise Malformed(f"{name} appears twice", pos, "goose", path=("goosePdu",),
                             code="goose.malformed.duplicate")
         try:
-            if kind == "str":
-                out[name] = read_str(buf, vs, ve)
-            elif kind == "u32":
-                if ve - vs > 5:
-                    raise Malformed(f"INTEGER of {ve - vs} octets", vs, "goose",
+            if kind == _STR:
+                out[name] = bytes(buf[vs:ve]).decode("latin-1")
+            elif kind == _U32:
+                n = ve - vs
+                if n == 0 or n > 5:
+                    raise Malformed(f"INTEGER of {n} octets", vs, "goose",
                                     code="goose.malformed.integer")
-                v = read_int(buf, vs, ve)
+                v = int.from_bytes(buf[vs:ve], "big", signed=True)
                 if not 0 <= v <= _U32_MAX:
                     raise Malformed(f"value {v} outside 0..2^32-1", vs, "goose",
                                     code="goose.malformed.integer")
                 out[name] = v
-            elif kind == "bool":
+            elif kind == _BOOL:
                 out[name] = read_bool(buf, vs, ve)
-            elif kind == "utc":
+            elif kind == _UTC:
                 out[name], _frac, out["t_quality"] = read_utc_time(buf, vs, ve)
             else:
                 out[name] = (vs, ve)

@@ -27,7 +27,7 @@ from ..errors import DecodeError
 from ..findings import Finding
 from ..net.link import mac_str
 from ..goose.routable import PAYLOAD_SV, parse_session
-from .le92 import LE_BLOCK, LE_CHANNELS, decode_le_blocks
+from .le92 import LE_BLOCK, le_columns
 from .pdu import SvFrame, decode_sav_pdu, decode_sv
 
 __all__ = ["SvCollector", "SV_COLUMNS", "MAX_LAYOUTS_PER_LENGTH"]
@@ -388,25 +388,19 @@ class SvCollector:
         ``q_ia`` ... ``q_vn`` (the 32-bit quality words).  Rows follow :meth:`table`.
         """
         table, rows, blocks = self._build()
-        if not blocks:
-            vals = np.zeros((0, 8))
-            qual = np.zeros((0, 8), dtype=np.uint32)
-            idx = np.zeros(0, dtype=np.int64)
-        else:
-            idx = np.concatenate(rows)
-            vals, qual = decode_le_blocks(np.concatenate(blocks))
+        idx = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        cols = le_columns(blocks)
+        if len(idx) > 1 and not (idx[1:] > idx[:-1]).all():
             order = np.argsort(idx, kind="stable")
-            idx, vals, qual = idx[order], vals[order], qual[order]
-        out = {"time": table["time"].to_numpy()[idx], "frame": table["frame"].to_numpy()[idx],
-               "sv_id": table["sv_id"].iloc[idx].reset_index(drop=True) if len(idx) else
-               pd.Categorical([]),
-               "smp_cnt": table["smp_cnt"].iloc[idx].reset_index(drop=True) if len(idx) else
-               pd.array([], dtype="Int64")}
-        for i, ch in enumerate(LE_CHANNELS):
-            out[ch] = vals[:, i]
-        for i, ch in enumerate(LE_CHANNELS):
-            out["q_" + ch] = qual[:, i]
-        return pd.DataFrame(out)
+            idx = idx[order]
+            cols = {k: v[order] for k, v in cols.items()}
+        everything = len(idx) == len(table)      # then idx is 0..n-1: no gather needed
+        out = {}
+        for name in ("time", "frame", "sv_id", "smp_cnt"):
+            c = table[name]
+            out[name] = c.array if everything else c.array.take(idx)
+        out.update(cols)
+        return pd.DataFrame(out, copy=False)
 
     def streams(self) -> pd.DataFrame:
         """Per-stream health table: see :func:`mmsanalyze.analysis.sv.sv_streams`."""
