@@ -35,7 +35,7 @@ OPT_FLDS = ("reserved", "sequence-number", "report-time-stamp", "reason-for-incl
 REASONS = ("reserved", "data-change", "quality-change", "data-update", "integrity",
            "general-interrogation", "application-trigger")
 #: Largest backwards step of SeqNum still read as a wrap (with lost reports) and not a restart.
-WRAP_WINDOW = 64
+WRAP_WINDOW = 16
 
 COLUMNS = {
     "stream": ("Int64", "TCP stream of the association"),
