@@ -31,10 +31,11 @@ CAPTURES = public.captures()
 
 
 @functools.lru_cache(maxsize=None)
-def ours(name: str) -> tuple:
-    pipe = Pipeline((102,) + public.ports(name))
+def decode_ours(path: str, ports: tuple = ()) -> tuple:
+    """(PduRecords, findings) of our pipeline over the capture at ``path``."""
+    pipe = Pipeline((102,) + tuple(ports))
     recs = []
-    with open_capture(public.path(name)) as reader:
+    with open_capture(path) as reader:
         for fr in reader:
             recs += pipe.feed(fr)
         recs += pipe.finish()
@@ -42,9 +43,17 @@ def ours(name: str) -> tuple:
 
 
 @functools.lru_cache(maxsize=None)
-def theirs(name: str) -> tuple:
+def decode_theirs(path: str, ports: tuple = ()) -> tuple:
     # the preset only applies where no association was captured, so it is safe everywhere
-    return tuple(tshark_mms(public.path(name), public.ports(name), True))
+    return tuple(tshark_mms(path, ports, True))
+
+
+def ours(name: str) -> tuple:
+    return decode_ours(public.path(name), public.ports(name))
+
+
+def theirs(name: str) -> tuple:
+    return decode_theirs(public.path(name), public.ports(name))
 
 
 def key(pdu, service, invoke_id):
@@ -145,12 +154,13 @@ def leaf_matches(ttype: str, show: str, hexval, ours) -> bool:
     return False
 
 
-def body_mismatches(name):
+def body_mismatches(name, ours_recs=None, theirs_recs=None):
+    """Differences between our decoded bodies and tshark's, PDU by PDU (frame order)."""
     mine = collections.defaultdict(list)
-    for r in ours(name)[0]:
+    for r in (ours(name)[0] if ours_recs is None else ours_recs):
         mine[r.frame].append(r)
     problems = []
-    for t in theirs(name):
+    for t in (theirs(name) if theirs_recs is None else theirs_recs):
         cands = [r for r in mine[t["frame"]]
                  if (r.pdu, r.service, r.invoke_id) == (t["pdu"], t["service"], t["invoke_id"])]
         if not cands:

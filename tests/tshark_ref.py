@@ -165,6 +165,10 @@ def parse_pdml(stream) -> list:
                         rec["service"] = _choice_name(c.get("showname"))
                     elif n in ("mms.originalInvokeID",):
                         rec["original_invoke_id"] = int(c.get("show"))
+                if rec["pdu"] == "rejectPDU" and rec["invoke_id"] is None:
+                    # our invoke_id of a rejectPDU is the originalInvokeID it answers
+                    # (tshark: mms.originalInvokeID); compare them as one field
+                    rec["invoke_id"] = rec.get("original_invoke_id")
                 if pdu_elem.get("name") in ("mms.cancel_RequestPDU", "mms.cancel_ResponsePDU"):
                     rec["invoke_id"] = int(pdu_elem.get("show"))
                     rec["pdu"] = pdu_elem.get("showname").split(":")[0].strip()

@@ -4,7 +4,9 @@ Every value here is the identifier the standard uses (MMS-General-Module, ISO 95
 clause 7 ff. and annex D for the file services), spelled as in the ASN.1 module --
 not Wireshark's spellings where they differ (``reportEventActionStatus``,
 ``requestDomainDownload``, ``namedVariable``, ``application-unreachable``,
-``object-state-conflict``, ``file-access-denied``).
+``object-state-conflict``).  FileProblem 6 is ``file-acces-denied`` (sic), as in the
+published ASN.1 module that Wireshark, libiec61850 and others compile: the name users
+search for in tshark output.
 
 Nothing here decodes; the decoders import these tables.
 """
@@ -115,7 +117,7 @@ SERVICE_ERROR_CLASSES: dict[int, tuple[str, dict[int, str]]] = {
     10: ("cancel", {0: "other", 1: "invoke-id-unknown", 2: "cancel-not-possible"}),
     11: ("file", {0: "other", 1: "filename-ambiguous", 2: "file-busy",
                   3: "filename-syntax-error", 4: "content-type-invalid", 5: "position-invalid",
-                  6: "file-access-denied", 7: "file-non-existent", 8: "duplicate-filename",
+                  6: "file-acces-denied", 7: "file-non-existent", 8: "duplicate-filename",
                   9: "insufficient-space-in-filestore"}),
     12: ("others", {}),
 }
