@@ -11,12 +11,13 @@ import sys
 
 from ..cli import add_format, dumps, open_frames, ports_of
 from ..dfilter import compile_filter
+from ..mms import iec61850_reference
 from ..pipeline import Pipeline
 from ..records import PduRecord
 
 #: Fields of one PDU in jsonl/csv output and in -Y filters (see README "pdus fields").
 FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
-          "via", "variables", "error", "access_results", "malformed", "detail")
+          "via", "variables", "references", "error", "access_results", "malformed", "detail")
 CSV_FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
               "via", "variables", "error", "malformed")
 
@@ -41,16 +42,26 @@ def record_dict(rec: PduRecord, full: bool = True) -> dict:
         m = rec.decoded()
         if m is not None:
             d["variables"] = list(m.variables)
+            d["references"] = [_reference(v) for v in m.variables]
             d["error"] = m.error
             d["access_results"] = list(m.access_results) if m.access_results is not None else None
             d["detail"] = m.detail
         else:
             d["variables"] = []
+            d["references"] = []
             d["error"] = None
             d["access_results"] = None
             d["detail"] = None
     d["malformed"] = rec.error
     return d
+
+
+def _reference(name: str) -> str:
+    """IEC 61850 reading of an ObjectName (``LD/LN.DO.DA [FC]``), else the MMS name itself."""
+    if "/" in name and not name.startswith("@"):
+        dom, item = name.split("/", 1)
+        return iec61850_reference(dom, item) or name
+    return name
 
 
 def summary_line(rec: PduRecord, t0: float) -> str:
@@ -63,10 +74,15 @@ def summary_line(rec: PduRecord, t0: float) -> str:
     m = rec.decoded() if rec.error is None else None
     if m is not None:
         if m.variables:
-            names = ", ".join(m.variables[:3]) + (f" (+{len(m.variables) - 3})" if len(m.variables) > 3 else "")
+            names = ", ".join(_reference(v) for v in m.variables[:3])
+            names += f" (+{len(m.variables) - 3})" if len(m.variables) > 3 else ""
             info.append(names)
         if m.error:
             info.append("error=" + "/".join(str(v) for k, v in m.error.items() if k in ("class", "code")))
+        if m.access_results and rec.service != "informationReport":
+            failed = [r["failure"] for r in m.access_results if isinstance(r, dict) and "failure" in r]
+            info.append(f"[{len(m.access_results)} results" +
+                        (f", {len(failed)} failed: {', '.join(map(str, failed[:3]))}]" if failed else "]"))
     if rec.error:
         info.append(f"[Malformed: {rec.error}]")
     return (f"{rec.frame:>7} {rec.time - t0:>11.6f} {rec.src}:{rec.sport} \u2192 {rec.dst}:{rec.dport} "
