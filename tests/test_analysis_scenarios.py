@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from iec import requirements_missing  # noqa: E402
 
-import mmsanalyze  # noqa: E402
+from mmsanalyze.api import read_capture  # noqa: E402
 
 _missing = requirements_missing()
 pytestmark = [pytest.mark.root, pytest.mark.slow,
@@ -39,7 +40,7 @@ def scenario(tmp_path_factory):
             from iec import scenarios
             out = tmp_path_factory.mktemp(name)
             pcap, truth = scenarios.SCENARIOS[name](outdir=str(out))
-            cache[name] = (mmsanalyze.read_capture(pcap), truth)
+            cache[name] = (read_capture(pcap), truth)
         return cache[name]
     return run
 

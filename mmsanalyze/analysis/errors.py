@@ -113,7 +113,7 @@ def errors_table(pdus, events, txns, conns=None):
         if e.layer == "acse" and e.name == "abrt":
             d = e.detail or {}
             add(e, "abort", None, None, d.get("abort-source"), d.get("abort-diagnostic"), None,
-                _detail(d))
+                _detail({k: v for k, v in d.items() if k not in ("abort-source", "abort-diagnostic")}))
         elif e.layer == "ses" and e.name == "AB" and (e.stream, e.frame) not in aborted:
             add(e, "abort", None, None, "session", None, None, _detail(e.detail))
         elif e.layer == "acse" and e.name == "aare":
