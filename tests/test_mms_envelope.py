@@ -178,6 +178,8 @@ def test_looks_like_mms():
                 b"\xa0\x05\x02\x01\x01\x30\x00",               # modifiers but no service
                 READ_REQ[:-1], b"\x61\x03\x02\x01\x00",        # ACSE-like
                 b"\xa8\x03\x30\x01\x00",                       # initiate without its fields
+                b"\xa4\x03\x30\x01\x00",                       # reject without a reason
+                b"\xa1\x07\x02\x01\x01\xa4\x00\x05\x03",           # components do not tile
                 confirmed_request(1, 99, b"")]:                # unknown service
         assert not looks_like_mms(bad, 0, len(bad)), bad.hex()
 

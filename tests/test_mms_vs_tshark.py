@@ -93,6 +93,9 @@ CAPTURES = [
     ("mms_robidev_sll_getnamelist_malformed.pcapng", False),
     ("mms_goose_sv_robidev_sll_control_reports_dedup.pcapng", False),
     ("mms_emre_abb_model_browse.pcapng", False),
+    ("mms_robidev_server_to_client_only_midassoc.pcap", True),
+    ("mms_robidev_sll_midassoc_malformed.pcapng", True),
+    ("mms_goose_emre_iedscout_midassoc.pcapng", True),
 ]
 
 

@@ -138,10 +138,11 @@ def looks_like_mms(buf, off: int = 0, end: int | None = None) -> bool:
 
     Used when the presentation context is unknown (capture started mid-association):
     the outer identifier must be an MMSpdu alternative whose length ends exactly at
-    ``end``, confirmed PDUs must start with an INTEGER invokeID followed by a known
-    service, unconfirmed PDUs by a known service, error/cancel PDUs by ``[0]``
-    originalInvokeID, initiate PDUs by their ``[1]``/``[2]`` (or ``[0]``) fields.
-    Never raises.
+    ``end`` and whose components tile its content; confirmed PDUs must start with an
+    INTEGER invokeID followed by a known service, unconfirmed PDUs with a known service,
+    confirmed/cancel-Error PDUs with ``[0]`` invokeID, a reject with a valid reason,
+    initiate PDUs with their ``[0]``/``[1]`` fields, initiate/conclude-Error with
+    ``[0]`` errorClass.  Service bodies are not decoded.  Never raises.
     """
     if end is None:
         end = len(buf)
@@ -152,12 +153,18 @@ def looks_like_mms(buf, off: int = 0, end: int | None = None) -> bool:
         if tag in (0x8B, 0x8C):
             return ce == cs
         mms_envelope(buf, off, end)
+        if tag in (0x85, 0x86):
+            return True
+        ch = kids(buf, cs, ce)                  # the components must tile the content
+        if not ch:
+            return False
+        first = ch[0][0]
         if tag in (0xA8, 0xA9):
-            t, _, _ = hdr(buf, cs, ce)
-            return t in (0x80, 0x81)
+            return first in (0x80, 0x81)
         if tag in (0xAA, 0xAD):
-            t, _, _ = hdr(buf, cs, ce)
-            return t == 0xA0
+            return first == 0xA0
+        if tag == 0xA4:
+            decode_reject(buf, cs, ce)
         return True
     except DecodeError:
         return False
