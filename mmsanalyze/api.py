@@ -374,3 +374,60 @@ def _tell(f) -> int:
     except (AttributeError, OSError, ValueError):
         return 0
 
+
+
+# -- column documentation -------------------------------------------------------------
+
+def _specs():
+    """(section title, Capture method, column spec) of every documented table."""
+    from .analysis import (associations, controls, errors, files, findings, latency, pdus, reports, traffic,
+                           transactions)
+    return [
+        ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
+        ("transactions()", "transactions", transactions.COLUMNS),
+        ("latency_stats(by=...)", "latency_stats", latency.COLUMNS),
+        ("reports()", "reports", reports.COLUMNS),
+        ("reports(reassemble=True): extra columns", None,
+         {k: v for k, v in reports.REASSEMBLED_COLUMNS.items() if k not in reports.COLUMNS}),
+        ("report_cadence()", "report_cadence", reports.CADENCE_COLUMNS),
+        ("controls()", "controls", controls.COLUMNS),
+        ("errors()", "errors", errors.COLUMNS),
+        ("associations()", "associations", associations.COLUMNS),
+        ("files()", "files", files.COLUMNS),
+        ("file_directory()", "file_directory", files.DIRECTORY_COLUMNS),
+        ("traffic()", "traffic", traffic.COLUMNS),
+        ("traffic(by='second')", None, traffic.SECOND_COLUMNS),
+        ("traffic(by='source')", None, traffic.SOURCE_COLUMNS),
+        ("findings()", "findings", findings.COLUMNS),
+    ]
+
+
+def columns_markdown() -> str:
+    """``docs/columns.md``: a Field | dtype | meaning table per Capture table."""
+    from .analysis._table import columns_markdown as md
+    head = ("# mmsanalyze tables: columns\n\n"
+            "Generated from the column specifications in `mmsanalyze/analysis/*.py` "
+            "(`python -c \"from mmsanalyze.api import columns_markdown; print(columns_markdown(), end='')\" "
+            "> docs/columns.md`).\n"
+            "dtypes: `Int64` nullable integer, `float64` (NaN when missing), `string` nullable text, "
+            "`bool`, `boolean` nullable bool, `object` Python lists/dicts.  Times are epoch seconds "
+            "(float64), like tshark's `frame.time_epoch`.\n\n"
+            "GOOSE and SV tables (`goose()`, `goose_streams()`, `sv()`, `sv_streams()`) are documented "
+            "in `mmsanalyze.goose` / `mmsanalyze.sv`.\n\n")
+    return head + "\n".join(md(f"Capture.{title}", spec) for title, _, spec in _specs())
+
+
+def _document_columns():
+    from .analysis._table import columns_doc
+    specs = {title: (method, spec) for title, method, spec in _specs()}
+    for title, (method, spec) in specs.items():
+        fn = getattr(Capture, method, None) if method else None
+        if fn is not None and fn.__doc__ and "Columns:" not in fn.__doc__:
+            fn.__doc__ = fn.__doc__.rstrip() + "\n\n        Columns:\n\n" + columns_doc(spec, "        ") + "\n"
+    for method, title in (("traffic", "traffic(by='second')"), ("traffic", "traffic(by='source')"),
+                          ("reports", "reports(reassemble=True): extra columns")):
+        fn = getattr(Capture, method)
+        fn.__doc__ += f"\n        {title}:\n\n" + columns_doc(specs[title][1], "        ") + "\n"
+
+
+_document_columns()
