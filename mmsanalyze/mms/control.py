@@ -4,8 +4,9 @@ and operator communication (16): schema tables of element decoders.
 
 from __future__ import annotations
 
-from .common import (app_ref, choice, enum, explicit, file_name, object_name, p_bool, p_int,
-                     p_null, p_oct, p_uint, p_vstr, seq, seq_of)
+from .common import app_ref, file_name, object_name
+from .schema import (choice, enum, explicit, p_bool, p_int, p_null, p_oct, p_uint, p_vstr, seq,
+                     seq_of)
 from .service_error import decode_service_error
 
 __all__ = ["CONTROL_REQUESTS", "CONTROL_RESPONSES", "PI_STATES"]

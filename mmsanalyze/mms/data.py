@@ -36,8 +36,8 @@ import struct
 from ..ber import read_bitstring, read_binary_time, read_oid
 from ..errors import Malformed
 from ._tlv import MAX_DEPTH, hdr, kids, tag_key, too_deep
-from .common import (_need_cons, explicit, object_name, p_bool, p_int, p_null, p_uint, p_vstr,
-                     string_octets)
+from .common import object_name
+from .schema import explicit, need_constructed, p_bool, p_int, p_null, p_uint, p_vstr, string_octets
 from .names import DATA_ACCESS_ERRORS
 
 __all__ = ["decode_data", "data_typed", "data_list", "access_result_list", "bitstring_hex",
@@ -302,7 +302,7 @@ def bitstring_hex(value) -> str:
 # ---------------------------------------------------------------------------------
 
 def _float_type(buf, t, cs, ce, d=0):
-    _need_cons(t, cs)
+    need_constructed(t, cs)
     ch = kids(buf, cs, ce)
     if len(ch) != 2:
         raise _bad("floating-point type needs format-width and exponent-width", cs, "type")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from ..errors import Malformed
 from ._tlv import MAX_DEPTH, generic, kids, tag_key, too_deep
-from .common import (app_ref, bits_named, choice, enum, event_time, explicit, object_name,
-                     p_bool, p_null, p_oct, p_tod, p_uint, p_vstr, seq, seq_of,
-                     variable_specification)
+from .common import app_ref, event_time, object_name, variable_specification
+from .schema import (bits_named, choice, enum, explicit, p_bool, p_null, p_oct, p_tod, p_uint,
+                     p_vstr, seq, seq_of)
 from .names import CONFIRMED_SERVICES
 from .service_error import decode_service_error
 

@@ -7,7 +7,7 @@ AdditionalCBBOptions names of :mod:`.names`.
 
 from __future__ import annotations
 
-from .common import bits_named, p_int, p_vstr, seq
+from .schema import bits_named, p_int, p_vstr, seq
 from .names import (ADDITIONAL_CBB_OPTIONS, ADDITIONAL_SUPPORT_OPTIONS,
                     PARAMETER_SUPPORT_OPTIONS, SERVICE_SUPPORT_OPTIONS)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..errors import Malformed
 from ._tlv import generic, kids, tag_key
-from .common import object_name, p_int, p_uint, p_vstr
+from .common import object_name
+from .schema import p_int, p_uint, p_vstr
 from .names import REJECT_REASONS, SERVICE_ERROR_CLASSES, SERVICE_SPECIFIC_INFO
 
 __all__ = ["decode_service_error", "decode_reject"]

@@ -12,7 +12,8 @@ tables; the few without a published body structure here (additionalService and t
 from __future__ import annotations
 
 from ._tlv import generic
-from .common import explicit, object_name
+from .common import object_name
+from .schema import explicit
 from .control import CONTROL_REQUESTS, CONTROL_RESPONSES
 from .events import EVENT_REQUESTS, EVENT_RESPONSES, event_notification, modifier
 from .names import CONFIRMED_SERVICES

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from ..errors import Malformed
 from ._tlv import generic, hdr, kids, tag_key
-from .common import (address, enum, explicit, list_of_variable, object_name, p_bool, p_int,
-                     p_null, p_uint, p_vstr, scattered_access_description, seq,
-                     seq_of, variable_access_specification)
+from .common import (address, list_of_variable, object_name, scattered_access_description,
+                     variable_access_specification)
+from .schema import enum, explicit, p_bool, p_int, p_null, p_uint, p_vstr, seq, seq_of
 from .data import access_result_list, data_list, explicit_type_specification, type_specification
 from .names import DATA_ACCESS_ERRORS
 

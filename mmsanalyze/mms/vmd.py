@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..errors import Malformed
 from ._tlv import MAX_DEPTH, kids, tag_key, too_deep
-from .common import (app_ref, choice, enum, explicit, file_name, object_name, p_bool, p_gtime,
-                     p_int, p_null, p_oct, p_oid, p_bits, p_uint, p_vstr, seq, seq_of)
+from .common import app_ref, file_name, object_name
+from .schema import (choice, enum, explicit, p_bits, p_bool, p_gtime, p_int, p_null, p_oct, p_oid,
+                     p_uint, p_vstr, seq, seq_of)
 from .names import OBJECT_CLASSES
 
 __all__ = ["VMD_REQUESTS", "VMD_RESPONSES", "FILE_REQUESTS", "FILE_RESPONSES", "status_response"]
