@@ -18,7 +18,8 @@ object's ``$Oper`` as the variable) are not reports: see :mod:`.controls` and
 
 from __future__ import annotations
 
-import numpy as np
+import functools
+
 import pandas as pd
 
 from ._mms import service_body
@@ -34,8 +35,6 @@ OPT_FLDS = ("reserved", "sequence-number", "report-time-stamp", "reason-for-incl
 #: ReasonCode bit names, bit 0 first (IEC 61850-8-1; 7-2 TrgOps plus GI / application trigger).
 REASONS = ("reserved", "data-change", "quality-change", "data-update", "integrity",
            "general-interrogation", "application-trigger")
-#: Largest backwards step of SeqNum still read as a wrap (with lost reports) and not a restart.
-WRAP_WINDOW = 16
 
 COLUMNS = {
     "stream": ("Int64", "TCP stream of the association"),
@@ -67,38 +66,6 @@ REASSEMBLED_COLUMNS = dict(COLUMNS, **{
     "complete": ("bool", "all segments 0..k seen and the last says MoreSegmentsFollow false"),
     "frames": ("object", "list of the frames of the segments"),
 })
-CADENCE_COLUMNS = {
-    "stream": ("Int64", "TCP stream"),
-    "client": ("string", "client 'addr:port'"),
-    "server": ("string", "server 'addr:port'"),
-    "rpt_id": ("string", "RptID"),
-    "dataset": ("string", "DatSet (first seen)"),
-    "buffered": ("boolean", "buffered RCB (EntryID / BufOvfl present); null when unknown"),
-    "reports": ("Int64", "reports (segmented reports counted once)"),
-    "pdus": ("Int64", "InformationReport PDUs"),
-    "first_time": ("float64", "first report, epoch seconds"),
-    "last_time": ("float64", "last report, epoch seconds"),
-    "interval_min_ms": ("float64", "smallest interval between consecutive reports (ms)"),
-    "interval_p50_ms": ("float64", "median interval (ms)"),
-    "interval_mean_ms": ("float64", "mean interval (ms)"),
-    "interval_max_ms": ("float64", "largest interval (ms)"),
-    "integrity_period_ms": ("float64", "median interval between consecutive integrity reports (ms): the IntgPd the server applies"),
-    "seq_gaps": ("Int64", "SeqNum jumps forward by more than 1"),
-    "seq_lost": ("Int64", "SeqNum values skipped by those jumps (reports lost or not captured)"),
-    "seq_duplicates": ("Int64", "SeqNum repeated by the next report"),
-    "seq_restarts": ("Int64", "SeqNum went backwards (not a wrap): RCB re-enabled or server restart"),
-    "buf_ovfl": ("Int64", "reports with BufOvfl true"),
-    "segmented": ("Int64", "reports sent in more than one segment"),
-    "incomplete": ("Int64", "segmented reports with missing segments"),
-    "conf_rev_changes": ("Int64", "ConfRev changes between consecutive reports"),
-    "data_change": ("Int64", "reports with a member included for data-change"),
-    "quality_change": ("Int64", "... for quality-change"),
-    "data_update": ("Int64", "... for data-update"),
-    "integrity": ("Int64", "... for integrity"),
-    "general_interrogation": ("Int64", "... for general-interrogation"),
-    "application_trigger": ("Int64", "... for application-trigger"),
-    "malformed": ("Int64", "report PDUs that did not fit their OptFlds/Inclusion layout"),
-}
 
 
 def report_kind(m) -> str | None:
@@ -115,8 +82,13 @@ def report_kind(m) -> str | None:
     return "other"
 
 
+@functools.lru_cache(maxsize=4096)
+def _bit_names(bits: str, names: tuple) -> tuple:
+    return tuple(names[i] if i < len(names) else f"bit{i}" for i, c in enumerate(bits) if c == "1")
+
+
 def _names(bits: str, names) -> list:
-    return [names[i] if i < len(names) else f"bit{i}" for i, c in enumerate(bits) if c == "1"]
+    return list(_bit_names(bits, names))
 
 
 def _typed(m):
@@ -279,79 +251,8 @@ def _isna(v):
     return isinstance(v, float) and v != v
 
 
-def seq_health(seqs, mod: int) -> tuple[int, int, int, int]:
-    """``(gaps, lost, duplicates, restarts)`` of a SeqNum sequence counting modulo ``mod``."""
-    gaps = lost = dups = restarts = 0
-    prev = None
-    for s in seqs:
-        if prev is not None:
-            d = (s - prev) % mod
-            if d == 0:
-                dups += 1
-            elif s < prev and d > WRAP_WINDOW:
-                restarts += 1
-            elif d > 1:
-                if s > prev or d <= WRAP_WINDOW:
-                    gaps += 1
-                    lost += d - 1
-        prev = s
-    return gaps, lost, dups, restarts
-
-
-def _pct(a, q):
-    return float(np.percentile(a, q)) if len(a) else None
-
-
-def report_cadence(reports):
-    """Per (stream, RptID) cadence and health, from :func:`reassemble` output.
-
-    Columns:
-    """
-    cols = {k: [] for k in CADENCE_COLUMNS}
-    if len(reports) == 0:
-        return build(CADENCE_COLUMNS, cols)
-    for (stream, rpt_id), g in reports.groupby(["stream", "rpt_id"], sort=True, dropna=False):
-        g = g.sort_values("frame", kind="stable")
-        t = g["time"].to_numpy(dtype=float)
-        iv = np.diff(t) * 1000.0
-        reasons = g["reasons"].tolist()
-        integ = t[[("integrity" in r) for r in reasons]]
-        seq = [int(s) for s in g["seq_num"].dropna()]
-        opt = g["opt_flds"].tolist()
-        buffered = True if any(("entryID" in o or "buffer-overflow" in o) for o in opt) else None
-        mod = 65536 if buffered or (seq and max(seq) > 255) else 256
-        gaps, lost, dups, restarts = seq_health(seq, mod)
-        conf = [int(c) for c in g["conf_rev"].dropna()]
-        ds = g["dataset"].dropna()
-        cols["stream"].append(stream)
-        cols["client"].append(g["client"].iloc[0])
-        cols["server"].append(g["server"].iloc[0])
-        cols["rpt_id"].append(rpt_id)
-        cols["dataset"].append(ds.iloc[0] if len(ds) else None)
-        cols["buffered"].append(buffered)
-        cols["reports"].append(len(g))
-        cols["pdus"].append(int(g["segments"].sum()))
-        cols["first_time"].append(float(t[0]))
-        cols["last_time"].append(float(t[-1]))
-        cols["interval_min_ms"].append(float(iv.min()) if len(iv) else None)
-        cols["interval_p50_ms"].append(_pct(iv, 50))
-        cols["interval_mean_ms"].append(float(iv.mean()) if len(iv) else None)
-        cols["interval_max_ms"].append(float(iv.max()) if len(iv) else None)
-        cols["integrity_period_ms"].append(_pct(np.diff(integ) * 1000.0, 50) if len(integ) > 1 else None)
-        cols["seq_gaps"].append(gaps)
-        cols["seq_lost"].append(lost)
-        cols["seq_duplicates"].append(dups)
-        cols["seq_restarts"].append(restarts)
-        cols["buf_ovfl"].append(int(g["buf_ovfl"].fillna(False).astype(bool).sum()))
-        cols["segmented"].append(int((g["segments"] > 1).sum()))
-        cols["incomplete"].append(int((~g["complete"].astype(bool)).sum()))
-        cols["conf_rev_changes"].append(sum(1 for a, b in zip(conf, conf[1:]) if a != b))
-        for name in REASONS[1:]:
-            cols[name.replace("-", "_")].append(sum(1 for r in reasons if name in r))
-        cols["malformed"].append(int(g["malformed"].notna().sum()))
-    return build(CADENCE_COLUMNS, cols)
-
-
 reports_table.__doc__ += "\n" + columns_doc(COLUMNS, "    ") + "\n"
 reassemble.__doc__ += "\n" + columns_doc({k: v for k, v in REASSEMBLED_COLUMNS.items() if k not in COLUMNS}, "    ") + "\n"
-report_cadence.__doc__ += "\n" + columns_doc(CADENCE_COLUMNS, "    ") + "\n"
+
+
+from .cadence import CADENCE_COLUMNS, report_cadence, seq_health  # noqa: E402  (re-exported)
