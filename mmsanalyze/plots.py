@@ -80,7 +80,7 @@ def plot_latency_distribution(txns, path, max_series: int = 20) -> str:
     groups = sorted(df.groupby("service")["latency_ms"], key=lambda g: g[1].median())
     fig, ax = plt.subplots(figsize=(_SIZE[0], max(3.0, 0.45 * len(groups) + 1.8)), dpi=_DPI)
     data = [g.to_numpy() for _, g in groups]
-    labels = [f"{name} (n={len(g)})" for name, g in groups]
+    labels = [_tex_safe(f"{name} (n={len(g)})") for name, g in groups]
     ax.boxplot(data, orientation="horizontal", showfliers=False, widths=0.6,
                medianprops={"color": "black"}) if _MPL_ORIENT else \
         ax.boxplot(data, vert=False, showfliers=False, widths=0.6, medianprops={"color": "black"})
@@ -123,7 +123,7 @@ def plot_latency_over_time(txns, path, t0=None, max_series: int = 10) -> str:
         x = part["request_time"].to_numpy() - t0
         y = part["latency_ms"].to_numpy()
         c = colors.get(name, "grey")
-        ax.scatter(x[ok], y[ok], s=14, color=c, alpha=0.7, label=f"{name} ({len(part)})")
+        ax.scatter(x[ok], y[ok], s=14, color=c, alpha=0.7, label=_tex_safe(f"{name} ({len(part)})"))
         if (~ok).any():
             ax.scatter(x[~ok], y[~ok], s=40, color=c, marker="x", linewidths=1.5)
     if (df["status"] != "ok").any():
@@ -141,65 +141,77 @@ def plot_latency_over_time(txns, path, t0=None, max_series: int = 10) -> str:
     return str(path)
 
 
-_REASON_MARKERS = (("integrity", "^", "integrity"), ("general-interrogation", "s", "general interrogation"),
-                   ("data-change", "o", "data / quality change, other"))
+#: (reason, marker, colour, legend text); a report is drawn by its first matching reason
+_REASON_STYLE = (("integrity", "^", "tab:orange", "integrity"),
+                 ("general-interrogation", "s", "tab:green", "general interrogation"),
+                 (None, "o", "tab:blue", "data / quality change, other"))
 
 
-def plot_report_intervals(reports, path, t0=None, max_series: int = 12) -> str:
-    """Interval (ms) since the previous report of the same (stream, RptID), against time (s).
+def _tex_safe(text) -> str:
+    """Matplotlib reads ``$...$`` as mathtext; MMS names are full of ``$``."""
+    return str(text).replace("$", r"\$")
 
-    Marker shape gives the reason (triangle integrity, square GI, dot change/other);
-    a horizontal line marks the integrity period each series shows.
+
+def plot_report_intervals(reports, path, t0=None, max_series: int = 8) -> str:
+    """Interval (ms) since the previous report, against time (s): one panel per (stream, RptID).
+
+    Panels share the time axis; the ``max_series`` busiest RptIDs are drawn.  Marker and
+    colour give the reason (orange triangle integrity, green square GI, blue dot change
+    or other); a dashed line marks the integrity period the series shows.
     """
     plt = _plt()
     title = "IEC 61850 report intervals per RptID"
     if len(reports) == 0:
         return _empty(path, title, "no IEC 61850 reports in this capture")
     t0 = float(reports["time"].min()) if t0 is None else t0
-    keys = reports.groupby(["stream", "rpt_id"], dropna=False).size().sort_values(ascending=False)
-    multi_stream = reports["stream"].nunique() > 1
+    keys = reports.groupby(["stream", "rpt_id"], dropna=False).size().sort_values(ascending=False, kind="stable")
+    single = int((keys < 2).sum())
+    keys = keys[keys >= 2]                       # an interval needs two reports
+    if len(keys) == 0:
+        return _empty(path, title, "no RptID with two reports or more")
     shown = list(keys.index[:max_series])
-    fig, ax = plt.subplots(figsize=_SIZE, dpi=_DPI)
-    colors = _colors(len(shown))
-    allv = []
-    for (stream, rid), c in zip(shown, colors):
+    multi_stream = reports["stream"].nunique() > 1
+    fig, axes = plt.subplots(len(shown), 1, sharex=True, squeeze=False, dpi=_DPI,
+                             figsize=(_SIZE[0], 1.2 + 1.9 * len(shown)))
+    axes = axes[:, 0]
+    for ax, (stream, rid) in zip(axes, shown):
         g = reports[(reports["stream"] == stream) & (reports["rpt_id"] == rid)].sort_values("frame")
         t = g["time"].to_numpy(dtype=float)
-        if len(t) < 2:
-            continue
-        iv = np.diff(t) * 1000.0
+        reasons = [r if isinstance(r, (list, tuple)) else () for r in g["reasons"].tolist()]
+        label = f"{rid}" + (f"  (stream {stream})" if multi_stream else "") + f"  {len(g)} reports"
+        # (every drawn series has at least two reports)
+        integ = t[[("integrity" in r) for r in reasons]]
+        period = float(np.median(np.diff(integ)) * 1000.0) if len(integ) > 1 else None
+        if period:
+            label += f", integrity period {period:.0f} ms"
+        ax.set_title(_tex_safe(label), loc="left", fontsize=9)
+        iv = np.maximum(np.diff(t) * 1000.0, 1e-3)
         x = t[1:] - t0
-        reasons = g["reasons"].tolist()[1:]
-        label = f"{rid} (stream {stream})" if multi_stream else str(rid)
-        ax.plot(x, iv, color=c, alpha=0.35, linewidth=1)
-        first = True
-        for reason, marker, _ in _REASON_MARKERS:
-            if reason == "data-change":
-                sel = np.array([not ({"integrity", "general-interrogation"} & set(r)) for r in reasons])
-            else:
-                sel = np.array([reason in r for r in reasons])
+        ax.plot(x, iv, color="grey", alpha=0.4, linewidth=0.8)
+        used = np.zeros(len(iv), dtype=bool)
+        for reason, marker, color, _ in _REASON_STYLE:
+            sel = ~used & np.array([reason is None or reason in r for r in reasons[1:]], dtype=bool)
+            used |= sel
             if sel.any():
-                ax.scatter(x[sel], iv[sel], color=c, marker=marker, s=28, zorder=3,
-                           label=f"{label} ({len(g)} reports)" if first else None)
-                first = False
-        integ = t[[("integrity" in r) for r in g["reasons"].tolist()]]
-        if len(integ) > 1:
-            period = float(np.median(np.diff(integ)) * 1000.0)
-            ax.axhline(period, color=c, linestyle="--", linewidth=1)
-        allv.extend(iv.tolist())
-    for _, marker, text in _REASON_MARKERS:
-        ax.scatter([], [], marker=marker, color="black", label=f"reason: {text}")
-    ax.plot([], [], linestyle="--", color="black", label="integrity period (median)")
-    if _log_if_wide(allv):
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=max(min((v for v in allv if v > 0), default=1e-3), 1e-3) / 2)
-    ax.set_xlabel("report time (s since the first frame)")
-    ax.set_ylabel("interval since the previous report (ms)")
-    extra = f" (the {max_series} busiest of {len(keys)})" if len(keys) > max_series else ""
-    ax.set_title(title + extra)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="RptID")
-    fig.tight_layout()
+                ax.scatter(x[sel], iv[sel], marker=marker, color=color, s=22, zorder=3)
+        if period:
+            ax.axhline(period, color="tab:orange", linestyle="--", linewidth=1)
+        if _log_if_wide(iv):
+            ax.set_yscale("log")
+        ax.set_ylabel("interval (ms)")
+        ax.grid(alpha=0.3, which="both")
+    axes[-1].set_xlabel("report time (s since the first frame)")
+    handles = [plt.Line2D([], [], marker=m, color=c, linestyle="", label=f"reason: {txt}")
+               for _, m, c, txt in _REASON_STYLE]
+    handles.append(plt.Line2D([], [], color="tab:orange", linestyle="--", label="integrity period (median)"))
+    extra = f" (the {len(shown)} busiest of {len(keys)})" if len(keys) > len(shown) else ""
+    if single:
+        extra += f"; {single} RptID(s) with a single report not drawn"
+    height = fig.get_figheight()
+    fig.suptitle(title + extra, y=1 - 0.12 / height, va="top")
+    fig.legend(handles=handles, loc="upper center", fontsize=8, ncol=4, bbox_to_anchor=(0.5, 1 - 0.42 / height),
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.62 / height))
     fig.savefig(path)
     plt.close(fig)
     return str(path)
