@@ -188,7 +188,7 @@ class Capture:
                     traffic.reclassify_last(P_MMS)
             if table.count != known:
                 known = _track(table, conns, known)
-            if bar is not None and not n & 1023:
+            if bar is not None and (n == 1 or not n & 1023):
                 bar.update(_tell(fileobj), n)
             if count is not None and n >= count:
                 break

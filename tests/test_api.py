@@ -113,3 +113,23 @@ def test_track_keeps_connections_replaced_on_port_reuse():
     t.add("d")
     known = _track(t, seen, known)
     assert sorted(seen) == [0, 1, 2, 3, 4]
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    import io
+
+    import mmsanalyze.api as api
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(api, "PROGRESS_MIN_BYTES", 0)
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    read_capture(DEMO, progress=True)
+    assert "%" in err.getvalue() and "frames" in err.getvalue()
+    quiet = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    read_capture(DEMO, progress=True)                 # not a terminal: nothing
+    assert quiet.getvalue() == ""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from ._table import build, columns_doc, endpoint
 
 __all__ = ["COLUMNS", "controls_table", "last_appl_error", "ADD_CAUSES", "CONTROL_ERRORS", "OR_CATS"]
@@ -145,6 +147,7 @@ def controls_table(pdus, txns, conns=None):
                          "command-termination", ctl_val, num, cat,
                          "negative" if err is not None else "positive", None,
                          err["add_cause"] if err else None, None, None))
+    requests = None
     if txns is not None and len(txns):
         sel = txns[txns["service"].isin(["write", "read"])]
         for t in sel.itertuples(index=False):
@@ -156,7 +159,9 @@ def controls_table(pdus, txns, conns=None):
                 continue
             ctl_val = num = cat = None
             if t.service == "write":
-                req = _request_record(pdus, t)
+                if requests is None:
+                    requests = {(r.stream, r.frame, r.invoke_id): r for r in pdus if r.pdu == "confirmed-RequestPDU"}
+                req = requests.get((t.stream, t.request_frame, t.invoke_id))
                 ctl_val, num, cat = _oper_fields(_write_value(req))
             obj = mo.group("obj")
             cause = lae.get((t.stream, obj, num)) if t.status != "ok" else None
@@ -169,28 +174,9 @@ def controls_table(pdus, txns, conns=None):
 
 def _na(v):
     try:
-        return v is None or v != v or v is _NA
+        return v is None or v is pd.NA or v != v
     except (TypeError, ValueError):
         return False
-
-
-try:
-    from pandas import NA as _NA
-except ImportError:  # pragma: no cover
-    _NA = None
-
-_index_cache: dict = {}
-
-
-def _request_record(pdus, t):
-    """The PduRecord of the request of transaction row ``t`` (by stream and frame)."""
-    key = id(pdus)
-    idx = _index_cache.get(key)
-    if idx is None or idx[0] is not pdus:
-        idx = (pdus, {(r.stream, r.frame, r.invoke_id): r for r in pdus if r.pdu == "confirmed-RequestPDU"})
-        _index_cache.clear()
-        _index_cache[key] = idx
-    return idx[1].get((t.stream, t.request_frame, t.invoke_id))
 
 
 controls_table.__doc__ += "\n" + columns_doc(COLUMNS, "    ") + "\n"

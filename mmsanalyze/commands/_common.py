@@ -40,7 +40,18 @@ def load(args):
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    return read_capture(src, ports=ports_of(args), progress=sys.stderr.isatty(), count=args.count)
+    return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count)
+
+
+def show_progress() -> bool:
+    """A progress bar only on a terminal's stderr, and not when the output goes into a pipe."""
+    try:
+        import stat
+        if not sys.stderr.isatty():
+            return False
+        return not stat.S_ISFIFO(os.fstat(sys.stdout.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def select(df, args, default=None):
