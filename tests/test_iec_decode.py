@@ -14,8 +14,6 @@ from mmsanalyze.records import OsiEvent, PduRecord
 from test_vs_tshark import body_mismatches, decode_theirs
 
 pytestmark = [pytest.mark.root, pytest.mark.tshark]
-#: the harness names errors in plain English; the ASN.1 module (and tshark) spell this one so
-ASN1_SPELLING = {"file-access-denied": "file-acces-denied"}
 SCENARIOS = ["basic_services", "reports", "files", "controls", "connection_ends"]
 
 
@@ -74,7 +72,6 @@ def test_every_client_operation_is_decoded(iec_scenario, name):
             m = a.decoded()
             if op.get("error_kind") == "ServiceError":
                 cls, code = op["error"].split("/", 1)
-                code = ASN1_SPELLING.get(code, code)
                 assert (m.error["class"], str(m.error["code"])) == (cls, code)
             elif op.get("error_kind") == "DataAccessError" and op["op"] in ("read", "write"):
                 assert any(isinstance(x, dict) and "failure" in x for x in m.access_results)

@@ -208,7 +208,7 @@ def test_files_content(run):
     assert sum(1 for o in reads if o["moreFollows"]) >= 3                     # multi-PDU download
     errs = {(o["op"], o["error"]) for o in truth["operations"] if not o["ok"]}
     assert ("fileOpen", "file/file-non-existent") in errs
-    assert ("fileDelete", "file/file-access-denied") in errs
+    assert ("fileDelete", "file/file-acces-denied") in errs
     assert ("fileDelete", "file/file-non-existent") in errs
     assert ("fileRename", "reject/unrecognized-service") in errs
     ob = f["obtained"][0]

@@ -153,7 +153,7 @@ MMS_ERRORS = {
     93: ("ServiceError", "file/filename-syntax-error"),
     94: ("ServiceError", "file/content-type-invalid"),
     95: ("ServiceError", "file/position-invalid"),
-    96: ("ServiceError", "file/file-access-denied"),
+    96: ("ServiceError", "file/file-acces-denied"),   # sic: the ISO 9506-2 ASN.1 spelling
     97: ("ServiceError", "file/file-non-existent"),
     98: ("ServiceError", "file/duplicate-filename"),
     99: ("ServiceError", "file/insufficient-space-in-filestore"),
