@@ -39,9 +39,14 @@ def _plt():
 
 
 def _colors(n):
+    """``n`` distinct colours, never grey (grey is kept for "other")."""
     plt = _plt()
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
-    return [cmap(i % cmap.N) for i in range(n)]
+    if n <= 9:
+        cmap, skip = plt.get_cmap("tab10"), {7}
+    else:
+        cmap, skip = plt.get_cmap("tab20"), {14, 15}
+    pal = [cmap(i) for i in range(cmap.N) if i not in skip]
+    return [pal[i % len(pal)] for i in range(n)]
 
 
 def _empty(path, title, msg):
@@ -100,7 +105,7 @@ def plot_latency_distribution(txns, path, max_series: int = 20) -> str:
     return str(path)
 
 
-def plot_latency_over_time(txns, path, t0=None, max_series: int = 10) -> str:
+def plot_latency_over_time(txns, path, t0=None, max_series: int = 9) -> str:
     """Latency (ms) of each transaction against its request time (s), one colour per service.
 
     Failed transactions (status not ok) are drawn as crosses.
@@ -122,7 +127,7 @@ def plot_latency_over_time(txns, path, t0=None, max_series: int = 10) -> str:
         ok = (part["status"] == "ok").to_numpy()
         x = part["request_time"].to_numpy() - t0
         y = part["latency_ms"].to_numpy()
-        c = colors.get(name, "grey")
+        c = colors.get(name, "darkgrey")
         ax.scatter(x[ok], y[ok], s=14, color=c, alpha=0.7, label=_tex_safe(f"{name} ({len(part)})"))
         if (~ok).any():
             ax.scatter(x[~ok], y[~ok], s=40, color=c, marker="x", linewidths=1.5)
