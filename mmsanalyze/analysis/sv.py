@@ -143,20 +143,29 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     # order (an interleaved sequence); newer by k > 1 -> k-1 samples lost.  Using
     # the running maximum keeps an interleaved older sequence from also counting
     # as losses when the publisher's own sequence resumes.
-    vi = np.flatnonzero(valid)
-    gv, cv = g[vi], cnt[vi]
+    if valid.all():
+        gv, cv = g, cnt
+    else:
+        vi = np.flatnonzero(valid)
+        gv, cv = g[vi], cnt[vi]
     same = gv[1:] == gv[:-1]
-    w = wrap[gv[1:]]
-    step = (cv[1:] - cv[:-1]) % w
-    step = np.where(step > w // 2, step - w, step)
+    w = wrap[gv[1:]] if n > 1 else wrap[0]
+    # smpCnt < wrap, so a raw difference is in (-wrap, wrap): one add/subtract
+    # of the wrap value brings it to (-wrap/2, wrap/2]
+    step = np.diff(cv)
+    step = np.where(step > w // 2, step - w, np.where(step <= -(w // 2) - (w % 2), step + w, step))
     if len(cv):
-        first = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(len(cv)), 0))
         base = cv.copy()
         base[1:] = np.where(same, step, cv[1:])
         cs = np.cumsum(base)
-        unwrapped = cs - (cs[first] - base[first])
-        offset = gv.astype(np.int64) << 40          # keep streams apart
-        newest = (np.maximum.accumulate(unwrapped + offset) - offset)[:-1]
+        if n > 1:
+            first = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(len(cv)), 0))
+            unwrapped = cs - (cs[first] - base[first])
+            offset = gv.astype(np.int64) << 40          # keep streams apart
+            newest = (np.maximum.accumulate(unwrapped + offset) - offset)[:-1]
+        else:
+            unwrapped = cs
+            newest = np.maximum.accumulate(cs)[:-1]
         jump = unwrapped[1:] - newest
         dup = same & (step == 0)
         back = same & ~dup & (jump <= 0)
@@ -175,8 +184,12 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     # frame-level arrival intervals of each stream
     newf = np.ones(len(g), dtype=bool)
     newf[1:] = (g[1:] != g[:-1]) | (frame[1:] != frame[:-1])
-    fi = np.flatnonzero(newf)
-    gf, tf = g[fi], t[fi]
+    if newf.all():
+        fi = slice(None)
+        gf, tf = g, t
+    else:
+        fi = np.flatnonzero(newf)
+        gf, tf = g[fi], t[fi]
     frames = np.bincount(gf, minlength=n)
     samef = gf[1:] == gf[:-1]
     dt = np.diff(tf)[samef] * 1e6
@@ -263,6 +276,7 @@ def plot_sv_intervals(table: pd.DataFrame, path, max_publishers: int = 12) -> st
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
     ok = table[~table["malformed"].to_numpy(dtype=bool)] if len(table) else table
@@ -299,13 +313,17 @@ def plot_sv_intervals(table: pd.DataFrame, path, max_publishers: int = 12) -> st
             ax1.set_title(f"{max_publishers} busiest of {len(pubs)} publishers")
         ax1.legend(fontsize=7, markerscale=4, loc="upper right", ncol=1 if len(pubs) < 7 else 2)
     ax1.set_yscale("log")
+    ax1.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
+    ax1.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax1.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax1.set_ylabel("interval between frames (µs)")
     ax1.grid(True, which="both", alpha=0.3)
     ax2.set_yscale("symlog", linthresh=1)
     ticks = [v for v in (-10000, -1000, -100, -10, -1, 0, 1, 10, 100, 1000, 10000)
-             if lo - 1 <= v <= hi + 1 or v in (0, 1)]
+             if lo - 1 <= v <= hi + 1 or v in (-1, 0, 1)]
     ax2.set_yticks(ticks)
     ax2.set_yticklabels([str(v) for v in ticks])
+    ax2.set_ylim(min(lo, -1) * 1.6, max(hi, 2) * 1.6)
     ax2.axhline(1, color="grey", lw=0.8, ls="--")
     ax2.set_ylabel("smpCnt step (1 continuous, >1 gap,\n0 duplicate, <0 backwards)")
     ax2.set_xlabel("time since first sample (s)")

@@ -30,10 +30,12 @@ from ..goose.routable import PAYLOAD_SV, parse_session
 from .le92 import LE_BLOCK, le_columns
 from .pdu import SvFrame, decode_sav_pdu, decode_sv
 
-__all__ = ["SvCollector", "SV_COLUMNS", "MAX_LAYOUTS_PER_LENGTH"]
+__all__ = ["SvCollector", "SV_COLUMNS", "MAX_LAYOUTS_PER_LENGTH", "PACK_EVERY"]
 
 #: Layouts tried per frame length before the BER walk (most recent first).
 MAX_LAYOUTS_PER_LENGTH = 8
+#: Frames a layout keeps as Python objects before packing them into numpy arrays.
+PACK_EVERY = 1 << 16
 SIM_BIT = 0x8000
 
 #: Column -> dtype of :meth:`SvCollector.table` ("category" for the repeated strings).
@@ -93,8 +95,12 @@ class _Layout:
         self.raws: list = []
         self.chunks: list = []   # (frames, ts, matrix) already packed
 
-    def matrix(self):
-        """Pack pending slices; returns ``(frames int64, ts float64, R uint8 (k, w))``."""
+    def pack(self) -> None:
+        """Move the pending frame numbers, times and slices into numpy arrays.
+
+        Called every :data:`PACK_EVERY` frames, it halves the memory a long
+        capture needs (about 100 bytes per 9-2LE frame instead of 200).
+        """
         if self.raws:
             w = self.v1 - self.v0
             k = len(self.raws)
@@ -104,6 +110,10 @@ class _Layout:
             self.chunks.append((np.array(self.frames, dtype=np.int64),
                                 np.array(self.ts, dtype=np.float64), R))
             self.frames, self.ts, self.raws = [], [], []
+
+    def matrix(self):
+        """All frames of this layout: ``(frames int64, ts float64, R uint8 (k, w))`` or None."""
+        self.pack()
         if not self.chunks:
             return None
         if len(self.chunks) > 1:
@@ -157,7 +167,10 @@ class SvCollector:
                     else:
                         L.frames.append(frame_number)
                         L.ts.append(ts)
-                        L.raws.append(data[L.v0:L.v1])
+                        raws = L.raws
+                        raws.append(data[L.v0:L.v1])
+                        if len(raws) >= PACK_EVERY:
+                            L.pack()
                         return
         self._slow(frame_number, ts, data, l3_offset, src_mac, dst_mac, vlan_ids,
                    vlan_priority)
