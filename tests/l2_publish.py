@@ -249,3 +249,21 @@ def feed_capture(path, goose=None, sv=None, l2=None) -> int:
             except Exception:
                 continue
     return n
+
+
+def capture_frames(paths, ethertype: int, per_file: int) -> list:
+    """``(linktype, data)`` of the first ``per_file`` frames of ``ethertype`` in each capture."""
+    out = []
+    for path in paths:
+        n = 0
+        for fr in open_capture(path):
+            try:
+                et, _off, *_ = parse_link(fr.linktype, fr.data)
+            except Exception:
+                continue
+            if et == ethertype:
+                out.append((fr.linktype, fr.data))
+                n += 1
+                if n >= per_file:
+                    break
+    return out

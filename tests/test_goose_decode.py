@@ -11,6 +11,7 @@ import pytest
 
 import public
 from ber_encode import data, tlv, uint_content, utc_content
+from l2_publish import capture_frames
 from mmsanalyze.errors import DecodeError
 from mmsanalyze.goose import GooseCollector, decode_goose_pdu, parse_session, read_l2_header
 from mmsanalyze.net.link import parse_link
@@ -168,29 +169,13 @@ def test_rgoose_garbage_is_a_malformed_row():
     assert r.malformed and r.transport == "r-goose" and g.findings[0].code.startswith("goose.")
 
 
-def _real_goose_frames(limit=400):
-    from mmsanalyze.io import open_capture
-    out = []
-    for name in ("goose_iti_abb_interlocking_vlan.pcap", "goose_sv_qutzss_fdi_attack_8232a.pcapng",
-                 "mms_goose_ctsamples_ge_multilin_ur.pcapng", "goose_robidev_libiec61850_example_vlan.pcap"):
-        n = 0
-        for fr in open_capture(public.path(name)):
-            try:
-                et, off, *_ = parse_link(fr.linktype, fr.data)
-            except DecodeError:
-                continue
-            if et == 0x88B8:
-                out.append((fr.linktype, fr.data))
-                n += 1
-                if n >= limit // 4:
-                    break
-    return out
-
-
 @pytest.mark.skipif(not public.available(), reason="public captures not present")
 def test_byte_flips_never_raise():
     rng = random.Random(1234)
-    frames = _real_goose_frames()
+    frames = capture_frames([public.path(n) for n in (
+        "goose_iti_abb_interlocking_vlan.pcap", "goose_sv_qutzss_fdi_attack_8232a.pcapng",
+        "mms_goose_ctsamples_ge_multilin_ur.pcapng", "goose_robidev_libiec61850_example_vlan.pcap")],
+        0x88B8, 100)
     g = GooseCollector()
     n = 0
     for _ in range(20):

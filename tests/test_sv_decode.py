@@ -12,6 +12,7 @@ import pytest
 
 import public
 from ber_encode import tlv, utc_content
+from l2_publish import capture_frames
 from mmsanalyze.analysis.sv import infer_wrap, sv_streams
 from mmsanalyze.errors import DecodeError
 from mmsanalyze.io import open_capture
@@ -203,29 +204,13 @@ def test_truncated_public_capture():
     assert st.iloc[0].malformed == 10 and "malformed" in st.iloc[0].anomalies
 
 
-def _real_sv_frames():
-    out = []
-    for name in ("sv_seapath_92le_50hz_fault_z1.pcap", "sv_emre_multistream_noasdu5.pcap",
-                 "sv_goose_qutzss_sv_injection_9111a.pcapng",
-                 "mms_goose_sv_robidev_sll_control_reports_dedup.pcapng"):
-        n = 0
-        for fr in open_capture(public.path(name)):
-            try:
-                et, off, *_ = parse_link(fr.linktype, fr.data)
-            except DecodeError:
-                continue
-            if et == 0x88BA:
-                out.append((fr.linktype, fr.data))
-                n += 1
-                if n >= 100:
-                    break
-    return out
-
-
 @pytest.mark.skipif(not public.available(), reason="public captures not present")
 def test_byte_flips_never_raise_and_match_the_ber_walk():
     rng = random.Random(99)
-    frames = _real_sv_frames()
+    frames = capture_frames([public.path(n) for n in (
+        "sv_seapath_92le_50hz_fault_z1.pcap", "sv_emre_multistream_noasdu5.pcap",
+        "sv_goose_qutzss_sv_injection_9111a.pcapng",
+        "mms_goose_sv_robidev_sll_control_reports_dedup.pcapng")], 0x88BA, 100)
     s = SvCollector()
     n = 0
     expected = 0
