@@ -38,7 +38,8 @@ class Pipeline:
         ports: TCP ports carrying TPKT (102 plus any the user names with ``--port``).
         goose, sv: collectors with ``add(frame, ts, data, off, src, dst, vlans, prio)``
             (see :mod:`mmsanalyze.goose`, :mod:`mmsanalyze.sv`), or None to skip.
-        l2: optional recogniser object with ``recognise_udp`` / ``recognise_llc``.
+        l2: optional :class:`~mmsanalyze.analysis.l2.L2Collector` (``add_udp`` / ``add_llc``):
+            recognises, counts and decodes R-GOOSE / R-SV (IEC 61850-90-5) and GSSE.
         traffic: optional counter with ``add(ts, length, proto, src)``.
     """
 
@@ -68,7 +69,7 @@ class Pipeline:
         try:
             ethertype, off, smac, dmac, vlans, prio = parse_link(fr.linktype, data)
             if ethertype == ETH_IPV4 or ethertype == ETH_IPV6:
-                proto, src_addr = self._ip(fr, ethertype, data, off)
+                proto, src_addr = self._ip(fr, ethertype, data, off, smac, dmac, vlans, prio)
             elif ethertype == ETH_SV:
                 proto = P_SV
                 if self.sv is not None:
@@ -78,7 +79,7 @@ class Pipeline:
                 if self.goose is not None:
                     self.goose.add(number, ts, data, off, smac, dmac, vlans, prio)
             elif ethertype == ETH_GSSE or (self.l2 is not None and ethertype is not None and ethertype < 0
-                                           and self.l2.recognise_llc(data, off)):
+                                           and self.l2.add_llc(number, ts, data, off, fr.orig_len)):
                 proto = P_GSSE
             if src_addr is None and smac is not None:
                 src_addr = smac
@@ -93,7 +94,7 @@ class Pipeline:
             return recs
         return []
 
-    def _ip(self, fr, ethertype, data, off):
+    def _ip(self, fr, ethertype, data, off, smac=None, dmac=None, vlans=(), prio=None):
         if ethertype == ETH_IPV4:
             src, dst, proto, poff, pend, frag, cut = parse_ipv4(data, off)
         else:
@@ -119,7 +120,8 @@ class Pipeline:
             return P_OTHER, src
         if proto == IPPROTO_UDP and self.l2 is not None:
             sport, dport, uoff, uend = parse_udp(data, poff, pend)
-            kind = self.l2.recognise_udp(sport, dport, data[uoff:uend])
+            kind = self.l2.add_udp(fr.number, fr.ts, sport, dport, data[uoff:uend], smac, dmac, vlans, prio,
+                                   fr.orig_len)
             if kind == "r-goose":
                 return P_RGOOSE, src
             if kind == "r-sv":
