@@ -291,13 +291,16 @@ class Capture:
         from .analysis.files import reconstruct
         return self._cached("transfers", lambda: reconstruct(self.records, self._txns()))
 
-    def extract_files(self, directory, complete_only: bool = True) -> list:
+    def extract_files(self, directory, complete_only: bool = True, strip_root: bool = False) -> list:
         """Write the reconstructed files into ``directory`` (never outside it).
 
-        Returns the list of ``(name, path written or None, reason)``.
+        Names with ``..``, drive letters or control characters are refused, and so are
+        absolute names unless ``strip_root`` (the filestore root then maps to
+        ``directory``); symlinks are never followed.  Returns ``[(name, path or None, note)]``
+        with note ``written``, ``duplicate``, ``incomplete`` or ``refused: why``.
         """
         from .analysis.files import extract
-        return extract(self._file_transfers(), directory, complete_only)
+        return extract(self._file_transfers(), directory, complete_only, strip_root)
 
     def traffic(self, by: str | None = None):
         """Frames, bytes and share per protocol; ``by='second'`` or ``by='source'`` to split."""

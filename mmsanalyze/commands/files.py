@@ -29,10 +29,8 @@ def run(args) -> int:
         return 0
     emit(cap.files(), args, cap, TABLE)
     if args.extract:
-        from ..analysis.files import extract
         try:
-            res = extract(cap._file_transfers(), args.extract, complete_only=not args.incomplete,
-                          strip_root=args.strip_root)
+            res = cap.extract_files(args.extract, complete_only=not args.incomplete, strip_root=args.strip_root)
         except OSError as e:
             raise CaptureError(f"--extract {args.extract}: {e}") from None
         for name, path, note in res:
