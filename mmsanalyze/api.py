@@ -162,9 +162,7 @@ class Capture:
         self.goose_collector, self.sv_collector, self.l2_collector = _collectors()
         pipe = Pipeline(self.ports, goose=self.goose_collector, sv=self.sv_collector,
                         l2=self.l2_collector, traffic=traffic)
-        table = pipe.table
-        conns = {}                      # stream -> net.tcp.Connection, including non-analysed
-        known = 0
+        conns = {}                      # stream -> net.tcp.Connection (analysed ports)
         pdus, events = self.records, self.events
         feed = pipe.feed
         fileobj = getattr(reader, "_file", None)
@@ -186,8 +184,6 @@ class Capture:
                         events.append(r)
                 if here:
                     traffic.reclassify_last(P_MMS)
-            if table.count != known:
-                known = _track(table, conns, known)
             if bar is not None and (n == 1 or not n & 1023):
                 bar.update(_tell(fileobj), n)
             if count is not None and n >= count:
@@ -345,23 +341,6 @@ class Capture:
             if c is not None:
                 extra.extend(c.findings)
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
-
-
-def _track(table, conns: dict, known: int) -> int:
-    """Remember the connections the table created since ``known`` (by stream index).
-
-    New connections are appended to the table's dict, except on port reuse, where the
-    new one replaces the old one at the old key's position: then the scan goes on.
-    """
-    want = table.count - known
-    found = 0
-    for c in reversed(table.conns.values()):
-        if c.stream >= known and c.stream not in conns:
-            conns[c.stream] = c
-            found += 1
-            if found == want:
-                break
-    return table.count
 
 
 def _size(source) -> int:

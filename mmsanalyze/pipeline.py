@@ -176,7 +176,7 @@ class Pipeline:
 
     def connections(self):
         """Connections that were reassembled (analysed ports), in stream order."""
-        return sorted((c for c in self.table if c.dirs is not None), key=lambda c: c.stream)
+        return [c for c in self.table if c.dirs is not None]
 
 
 def iter_records(frames, pipeline: Pipeline):

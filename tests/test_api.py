@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mmsanalyze.api import Capture, _track, columns_markdown, read_capture  # noqa: E402
+from mmsanalyze.api import Capture, columns_markdown, read_capture  # noqa: E402
 from mmsanalyze.errors import CaptureError  # noqa: E402
 
 DEMO = ROOT / "captures" / "demo.pcap"
@@ -86,33 +86,6 @@ def test_goose_and_sv_tables(cap):
     assert len(cap.goose()) == (cap.traffic().set_index("protocol")["frames"].get("goose", 0))
     assert isinstance(cap.goose_streams(), pd.DataFrame)
     assert isinstance(cap.sv(), pd.DataFrame) and isinstance(cap.sv_streams(), pd.DataFrame)
-
-
-class _Conn:
-    def __init__(self, stream):
-        self.stream = stream
-
-
-class _Table:
-    def __init__(self):
-        self.conns, self.count = {}, 0
-
-    def add(self, key):
-        self.conns[key] = _Conn(self.count)      # a reused key keeps its old position in the dict
-        self.count += 1
-
-
-def test_track_keeps_connections_replaced_on_port_reuse():
-    t, seen = _Table(), {}
-    known = 0
-    for key in ("a", "b", "c"):
-        t.add(key)
-        known = _track(t, seen, known)
-    t.add("a")                                   # port reuse: stream 3 replaces stream 0 under key "a"
-    known = _track(t, seen, known)
-    t.add("d")
-    known = _track(t, seen, known)
-    assert sorted(seen) == [0, 1, 2, 3, 4]
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch):

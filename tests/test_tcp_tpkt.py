@@ -69,6 +69,7 @@ def test_connection_table_streams_and_port_reuse():
     c1.fin = [True, True]
     c2, d, new = t.lookup("10.0.0.1", 5000, "10.0.0.2", 102, SYN, 999, 4, 0.0)  # port reuse
     assert new and c2.stream == 1
+    assert list(t) == [c1, c2]               # the replaced connection is still listed
     c3, d, new = t.lookup("10.0.0.2", 102, "10.0.0.9", 6000, ACK, 5, 5, 0.0)    # mid-stream, server speaks first
     assert c3.client == ("10.0.0.9", 6000) and d == 1
 

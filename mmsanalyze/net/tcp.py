@@ -164,7 +164,8 @@ class ConnectionTable:
 
     def __init__(self, server_ports=frozenset({102})):
         self.server_ports = frozenset(server_ports)
-        self.conns: dict = {}
+        self.conns: dict = {}          # 4-tuple -> its current connection
+        self.all: list = []            # every connection in stream order (port reuse keeps the old one)
         self.count = 0
         self.findings: list[Finding] = []
 
@@ -191,6 +192,7 @@ class ConnectionTable:
             conn = Connection(self.count, key, client, server, frame, ts)
             self.count += 1
             self.conns[key] = conn
+            self.all.append(conn)
         conn.last_time = ts
         direction = 0 if a == conn.client else 1
         if flags & SYN and not flags & ACK and conn.syn_seq is None:
@@ -198,4 +200,5 @@ class ConnectionTable:
         return conn, direction, is_new
 
     def __iter__(self):
-        return iter(self.conns.values())
+        """Every connection seen, in stream order (including ones replaced by port reuse)."""
+        return iter(self.all)
