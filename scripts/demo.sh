@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check -e .
-exec mmsanalyze pdus captures/demo.pcap "$@"
+# one screen: associations, service mix, slowest requests, errors, report health, traffic
+exec mmsanalyze summary captures/demo.pcap "$@"
