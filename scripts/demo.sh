@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 $PY -m pip install -q --disable-pip-version-check -e .
 # one screen: associations, service mix, slowest requests, errors, report health, traffic
-exec mmsanalyze summary captures/demo.pcap "$@"
+exec $PY -m mmsanalyze summary captures/demo.pcap "$@"
