@@ -333,6 +333,14 @@ class Capture:
             raise RuntimeError("SV support (mmsanalyze.sv) is not available")
         return self._cached("sv_streams", self.sv_collector.streams)
 
+    def sv_samples(self):
+        """9-2LE sample values per ASDU (see :meth:`mmsanalyze.sv.SvCollector.samples`):
+        ``time``, ``frame``, ``sv_id``, ``smp_cnt``, ``ia ib ic in`` (A), ``va vb vc vn`` (V)
+        and their ``q_*`` quality words, decoded with numpy in batches."""
+        if self.sv_collector is None:
+            raise RuntimeError("SV support (mmsanalyze.sv) is not available")
+        return self._cached("sv_samples", self.sv_collector.samples)
+
     def findings(self):
         """Decoding findings (capture file, pipeline, GOOSE, SV) as a table."""
         from .analysis.findings import findings_table
