@@ -87,3 +87,19 @@ def test_extra_port():
     assert rc == 0
     # session-level bring-up only: the ISO stack is decoded (findings, no traceback) but no MMS PDU
     assert out == ""
+
+
+def test_parallel_rendering_gives_the_same_output(monkeypatch):
+    """Large captures are formatted by worker processes in batches: same lines, same order."""
+    import mmsanalyze.commands.pdus as pdus
+    rc, serial, _ = run("pdus", CAP, "--format", "jsonl", "-Y", "frame > 0")
+    monkeypatch.setattr(pdus, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(pdus, "BATCH", 7)
+    for fmt in ("jsonl", "csv", "table"):
+        rc1, seq_out, _ = run("pdus", CAP, "--format", fmt) if fmt != "jsonl" else (0, serial, "")
+        monkeypatch.setattr(pdus, "PARALLEL_MIN", 10 ** 9)
+        rc2, one_process, _ = run("pdus", CAP, "--format", fmt)
+        monkeypatch.setattr(pdus, "PARALLEL_MIN", 10)
+        rc3, parallel, _ = run("pdus", CAP, "--format", fmt)
+        assert rc2 == rc3 == 0
+        assert parallel == one_process and parallel.count("\n") >= 160

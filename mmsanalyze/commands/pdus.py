@@ -127,6 +127,10 @@ _worker_state: dict = {}
 
 
 def _init_worker(fmt, filter_text, verbose):
+    # A worker only decodes and formats batches of acyclic trees that reference counting
+    # frees; the cyclic collector would just rescan them (measured: ~15% of its time).
+    import gc
+    gc.disable()
     _worker_state["fmt"] = fmt
     _worker_state["pred"] = compile_filter(filter_text, FIELDS) if filter_text else None
     _worker_state["verbose"] = verbose
@@ -168,9 +172,9 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple[str, int]
 
 
 def _render_batch(job):
-    records, t0 = job
+    rows, t0 = job
     st = _worker_state
-    return render(records, st["fmt"], st["pred"], st["verbose"], t0)
+    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0)
 
 
 def run(args) -> int:
@@ -201,7 +205,9 @@ def run(args) -> int:
         if pool is None:
             out.write(render(batch, fmt, pred, args.verbose, t0)[0])
             return
-        jobs.append(pool.apply_async(_render_batch, ((batch, t0),)))
+        rows = [(r.frame, r.time, r.stream, r.direction, r.src, r.sport, r.dst, r.dport, r.pdu,
+                 r.service, r.invoke_id, r.raw, r.via, r.error) for r in batch]
+        jobs.append(pool.apply_async(_render_batch, ((rows, t0),)))
         while jobs and (jobs[0].ready() or len(jobs) > 2 * workers):
             out.write(jobs.popleft().get()[0])
 

@@ -334,22 +334,45 @@ def _array_type(buf, t, cs, ce, d):
 
 
 def _structure_type(buf, t, cs, ce, d):
+    """structure [2] of a TypeDescription.  The hot path of GetVariableAccessAttributes
+    responses (whole logical-node types): component headers are read inline and simple
+    component types decoded without going through the CHOICE dispatch."""
     out = {"packed": False}
     for ct, a, b in kids(buf, cs, ce):
         if ct == 0x80:
             out["packed"] = p_bool(buf, ct, a, b)
         elif ct == 0xA1:
             comps = []
-            for st, x, y in kids(buf, a, b):
+            append = comps.append
+            off = a
+            while off < b:
+                _, x, y = hdr(buf, off, b)
                 comp = {}
-                for nt, p, q in kids(buf, x, y):
+                p = x
+                while p < y:
+                    nt, pa, pb = hdr(buf, p, y)
                     if nt == 0x80:
-                        comp["componentName"] = p_vstr(buf, nt, p, q)
+                        comp["componentName"] = bytes(buf[pa:pb]).decode("latin-1")
                     elif nt == 0xA1:
-                        comp["componentType"] = _explicit_type(buf, nt, p, q, d + 1)
+                        it, ia, ib = hdr(buf, pa, pb)
+                        if ib != pb:
+                            raise _bad("typeSpecification followed by extra octets", ib, "type")
+                        f = _SIMPLE_TYPES.get(it)
+                        if f is not None:
+                            comp["componentType"] = {f[0]: f[1](buf, it, ia, ib, d)}
+                        else:
+                            if d + 1 > MAX_DEPTH:
+                                raise too_deep(pa)
+                            comp["componentType"] = type_specification(buf, it, ia, ib, d + 1)
+                    elif nt == 0xA0 and not comp:
+                        # componentName is [0] IMPLICIT Identifier; constructed only in the
+                        # segmented string form
+                        comp["componentName"] = p_vstr(buf, nt, pa, pb)
                     else:
-                        raise _bad(f"unexpected {tag_key(nt)} in structure component", p, "type")
-                comps.append(comp)
+                        raise _bad(f"unexpected {tag_key(nt)} in structure component", pa, "type")
+                    p = pb
+                append(comp)
+                off = y
             out["components"] = comps
         else:
             raise _bad(f"unexpected {tag_key(ct)} in structure type", a, "type")
