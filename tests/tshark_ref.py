@@ -88,22 +88,11 @@ def _variables(pdu_elem) -> list:
 
 
 def _error(pdu_elem):
+    """{'class', 'code'} of a ServiceError (errorClass) or a rejectPDU (rejectReason)."""
     for f in pdu_elem.iter("field"):
-        n = f.get("name")
-        if n == "mms.errorClass":
-            cls = _choice_name(f.get("showname"))
-            code = None
-            for c in f:
-                code = _choice_name(c.get("showname"))
-                break
-            return {"class": cls, "code": code}
-        if n == "mms.rejectReason":
-            cls = _choice_name(f.get("showname"))
-            code = None
-            for c in f:
-                code = _choice_name(c.get("showname"))
-                break
-            return {"class": cls, "code": code}
+        if f.get("name") in ("mms.errorClass", "mms.rejectReason"):
+            code = next((_choice_name(c.get("showname")) for c in f), None)
+            return {"class": _choice_name(f.get("showname")), "code": code}
     return None
 
 
