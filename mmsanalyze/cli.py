@@ -147,6 +147,17 @@ def dumps(obj) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
+def dumpb(obj) -> bytes:
+    """:func:`dumps` as UTF-8 bytes (orjson's native output: no str round trip)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(obj, default=_json_default,
+                                 option=_orjson.OPT_SERIALIZE_NUMPY | _orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            pass
+    return dumps(obj).encode()
+
+
 def _json_default(o):
     if isinstance(o, (bytes, bytearray, memoryview)):
         return bytes(o).hex()

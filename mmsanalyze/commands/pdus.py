@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import collections
 import csv
+import functools
 import io
 import multiprocessing
 import os
 import sys
 
-from ..cli import add_format, dumps, open_frames, ports_of
+from ..cli import add_format, dumpb, dumps, open_frames, ports_of
 from ..dfilter import compile_filter
 from ..mms import iec61850_reference
 from ..pipeline import Pipeline
@@ -56,6 +57,7 @@ def record_dict(rec: PduRecord, full: bool = True) -> dict:
     return d
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _reference(name: str) -> str:
     """IEC 61850 reading of an ObjectName (``LD/LN.DO.DA [FC]``), else the MMS name itself."""
     if "/" in name and not name.startswith("@"):
@@ -136,8 +138,20 @@ def _init_worker(fmt, filter_text, verbose):
     _worker_state["verbose"] = verbose
 
 
-def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple[str, int]:
-    """Text of the output lines for ``records`` (PduRecords) and how many passed the filter."""
+def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
+    """Output lines for ``records`` (PduRecords) and how many passed the filter.
+
+    JSON lines come back as UTF-8 bytes (orjson's own output, written straight to the
+    binary stdout); the other formats as text.
+    """
+    if fmt == "jsonl":
+        parts = []
+        for rec in records:
+            d = record_dict(rec, True)
+            if pred is not None and not pred(d.get):
+                continue
+            parts.append(dumpb(d))
+        return (b"\n".join(parts) + b"\n" if parts else b""), len(parts)
     out = io.StringIO()
     write = out.write
     writer = csv.writer(out) if fmt == "csv" else None
@@ -150,10 +164,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple[str, int]
             if not pred(d.get):
                 continue
         shown += 1
-        if fmt == "jsonl":
-            write(dumps(d if d is not None else record_dict(rec, full)))
-            write("\n")
-        elif fmt == "csv":
+        if fmt == "csv":
             d = d or record_dict(rec, True)
             writer.writerow(["|".join(d[k]) if k == "variables" else
                              (dumps(d[k]) if isinstance(d[k], (dict, list)) else
@@ -184,6 +195,18 @@ def run(args) -> int:
     fmt = args.format
     pred = compile_filter(args.filter, FIELDS) if args.filter else None
     out = sys.stdout
+    binary = getattr(out, "buffer", None)
+
+    def write(chunk) -> None:
+        if isinstance(chunk, bytes):
+            if binary is not None:
+                out.flush()
+                binary.write(chunk)
+            else:
+                out.write(chunk.decode())
+        else:
+            out.write(chunk)
+
     if fmt == "csv":
         csv.writer(out).writerow(CSV_FIELDS)
     live = getattr(reader, "format", "") == "live"
@@ -203,13 +226,13 @@ def run(args) -> int:
             ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing
             pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose))
         if pool is None:
-            out.write(render(batch, fmt, pred, args.verbose, t0)[0])
+            write(render(batch, fmt, pred, args.verbose, t0)[0])
             return
         rows = [(r.frame, r.time, r.stream, r.direction, r.src, r.sport, r.dst, r.dport, r.pdu,
                  r.service, r.invoke_id, r.raw, r.via, r.error) for r in batch]
         jobs.append(pool.apply_async(_render_batch, ((rows, t0),)))
         while jobs and (jobs[0].ready() or len(jobs) > 2 * workers):
-            out.write(jobs.popleft().get()[0])
+            write(jobs.popleft().get()[0])
 
     first_time = None
     try:
@@ -231,7 +254,7 @@ def run(args) -> int:
             pending.extend(r for r in pipe.finish() if r.__class__ is PduRecord)
             flush(True)
             while jobs:
-                out.write(jobs.popleft().get()[0])
+                write(jobs.popleft().get()[0])
             findings = list(getattr(reader, "findings", [])) + pipe.findings
     finally:
         if pool is not None:
