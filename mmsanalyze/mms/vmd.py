@@ -10,7 +10,7 @@ from ..errors import Malformed
 from ._tlv import MAX_DEPTH, kids, tag_key, too_deep
 from .common import app_ref, file_name, object_name
 from .schema import (choice, enum, explicit, p_bits, p_bool, p_gtime, p_int, p_null, p_oct, p_oid,
-                     p_uint, p_vstr, seq, seq_of)
+                     need_constructed, p_uint, p_vstr, seq, seq_of)
 from .names import OBJECT_CLASSES
 
 __all__ = ["VMD_REQUESTS", "VMD_RESPONSES", "FILE_REQUESTS", "FILE_RESPONSES", "status_response"]
@@ -39,7 +39,15 @@ status_response = seq({
     0x82: ("localDetail", p_bits),
 })
 
-_identifiers = seq_of(p_vstr)
+def _identifiers(buf, t, cs, ce, d=0):
+    """SEQUENCE OF Identifier (GetNameList / GetCapabilityList responses list thousands):
+    primitive VisibleStrings are decoded inline, the segmented form through p_vstr."""
+    need_constructed(t, cs)
+    out = []
+    append = out.append
+    for ct, a, b in kids(buf, cs, ce):
+        append(bytes(buf[a:b]).decode("latin-1") if ct == 0x1A else p_vstr(buf, ct, a, b))
+    return out
 
 VMD_REQUESTS = {
     0: p_bool,                                              # Status-Request ::= BOOLEAN
