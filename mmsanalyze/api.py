@@ -31,7 +31,8 @@ __all__ = ["read_capture", "Capture", "ConnInfo"]
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 
 
-def read_capture(source, ports=(102,), progress: bool = False, count: int | None = None) -> "Capture":
+def read_capture(source, ports=(102,), progress: bool = False, count: int | None = None,
+                 **live_options) -> "Capture":
     """Read a capture (path, binary file object or live interface name) in one pass.
 
     Args:
@@ -40,6 +41,8 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
         ports: TCP ports carrying ISO-on-TCP (TPKT); 102 is always included.
         progress: draw a progress bar on stderr (only when stderr is a terminal).
         count: stop after this many frames.
+        live_options: for an interface: ``bpf_filter`` (capture filter), ``timeout``
+            (seconds; stop then), ``snaplen``, ``promisc`` (see :func:`mmsanalyze.io.open_live`).
 
     Returns:
         A :class:`Capture` whose table methods are computed lazily and cached.
@@ -47,7 +50,7 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
     Raises:
         CaptureError: the file is missing or not a capture.
     """
-    return Capture(source, ports=ports, progress=progress, count=count)
+    return Capture(source, ports=ports, progress=progress, count=count, **live_options)
 
 
 class ConnInfo:
@@ -131,7 +134,8 @@ class Capture:
         session, presentation, ACSE units).  conns: stream -> :class:`ConnInfo`.
     """
 
-    def __init__(self, source, ports=(102,), progress: bool = False, count: int | None = None):
+    def __init__(self, source, ports=(102,), progress: bool = False, count: int | None = None,
+                 **live_options):
         from .io import open_source
         self.name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else \
             str(getattr(source, "name", "<stream>"))
@@ -142,7 +146,7 @@ class Capture:
         self.frames = 0
         self.first_time = self.last_time = None
         self._cache: dict = {}
-        reader = open_source(source)
+        reader = open_source(source, **live_options)
         self.format = getattr(reader, "format", None)
         bar = None
         if progress and sys.stderr.isatty():

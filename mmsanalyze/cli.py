@@ -22,6 +22,10 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style)")
     p.add_argument("-i", dest="interface", metavar="IFACE", help="capture live on this interface (root)")
     p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("-f", dest="capture_filter", metavar="BPF",
+                   help="live capture filter (tcpdump syntax), e.g. 'tcp port 102 or ether proto 0x88b8'")
+    p.add_argument("-a", dest="autostop", metavar="duration:SEC",
+                   help="live capture: stop after SEC seconds (tshark's -a duration:SEC)")
     p.add_argument("--port", type=int, action="append", default=[], metavar="N",
                    help="also decode TPKT/ISO on TCP port N (repeatable), like tshark -d tcp.port==N,tpkt")
     p.add_argument("-d", dest="decode_as", action="append", default=[], metavar="tcp.port==N,tpkt",
@@ -82,13 +86,30 @@ def ports_of(args) -> tuple:
     return tuple(sorted(set(ports)))
 
 
+def live_options(args) -> dict:
+    """open_live() options from -f / -a (they apply to interfaces only)."""
+    opts = {}
+    if getattr(args, "capture_filter", None):
+        opts["bpf_filter"] = args.capture_filter
+    spec = getattr(args, "autostop", None)
+    if spec:
+        key, _, val = spec.partition(":")
+        try:
+            if key != "duration":
+                raise ValueError
+            opts["timeout"] = float(val)
+        except ValueError:
+            raise CaptureError(f"unsupported autostop '{spec}' (use -a duration:SECONDS)") from None
+    return opts
+
+
 def open_frames(args):
     """The frame source named by the arguments (file or interface)."""
     from .io import open_source
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    reader = open_source(src)
+    reader = open_source(src, **live_options(args))
     from .net.link import SUPPORTED_LINKTYPES, linktype_name
     kinds = getattr(reader, "linktypes", None)
     if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 
-from ..cli import dumps, ports_of
+from ..cli import dumps, live_options, ports_of
 from ..errors import CaptureError
 
 #: Columns holding epoch times (shown relative to the first frame in table format).
@@ -40,7 +40,8 @@ def load(args):
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count)
+    return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count,
+                        **live_options(args))
 
 
 def show_progress() -> bool:
