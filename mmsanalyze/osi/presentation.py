@@ -72,6 +72,21 @@ def _user_data(buf, tag: int, cs: int, ce: int, out: PresPdu) -> bool:
 
 def parse_user_data(buf) -> PresPdu:
     """Data transfer (TD) user data: a bare fully-encoded-data element."""
+    # Fast path for the one shape every MMS data transfer has (X.226 8.4.2):
+    # 61 L { 30 L { 02 L context-id, a0 L single-ASN1-type } } filling the buffer exactly.
+    n = len(buf)
+    try:
+        tag, cs, ce = read_header(buf, 0, n)
+        if tag == FULLY_ENCODED and ce == n:
+            t, s, e = read_header(buf, cs, ce)
+            if t == SEQ and e == ce:
+                t2, s2, e2 = read_header(buf, s, e)
+                if t2 == INT:
+                    t3, s3, e3 = read_header(buf, e2, e)
+                    if t3 == 0xA0 and e3 == e:
+                        return PresPdu("TD", [(read_int(buf, s2, e2), s3, e3)])
+    except DecodeError:
+        pass                               # the lenient walk below reports what is wrong
     out = PresPdu("TD")
     first = next(children_clamped(buf, 0, len(buf), out.problems), None)
     if first is None:

@@ -97,6 +97,8 @@ def parse_spdus(buf) -> SessionPdu:
     n = len(buf)
     if n < 2:
         raise Truncated("session SPDU cut short", 0, "ses")
+    if n > 4 and buf[0] == 1 and buf[1] == 0 and buf[2] == 1 and buf[3] == 0:
+        return SessionPdu("DT", GT_DT, ("GT", "DT"), {}, buf[4:])    # GT+DT without parameters
     si = buf[0]
     li, p = _li(buf, 1, n)
     problems: list = []
