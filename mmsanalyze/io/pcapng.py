@@ -74,6 +74,19 @@ def _structs(order: str):
                  for fmt in ("II", "I", "IIIII", "IIIIIII", "HHIIII"))
 
 
+def _timestamped(buf, pos, tlen, n, ifaces, ifid, hi, lo, caplen, orig, what):
+    """The RawFrame of an enhanced (§4.3) or obsolete (Appendix A) packet block: both put
+    interface, 64-bit timestamp and lengths before the packet data at offset 28."""
+    if caplen > tlen - 32 or caplen > MAX_CAPLEN:
+        raise _Stop(f"{what}: captured length {caplen} does not fit block length {tlen} "
+                    f"/ limit {MAX_CAPLEN}")
+    if ifid >= len(ifaces):
+        raise _Stop(f"packet block refers to undefined interface {ifid}")
+    lt, units, tsoff, _snap = ifaces[ifid]
+    return new_frame(RawFrame, (n, ((hi << 32) | lo) / units + tsoff, lt,
+                                buf[pos + 28:pos + 28 + caplen], orig, ifid))
+
+
 def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
     """Yield :class:`RawFrame` for each packet block of the pcapng stream in ``buf``.
 
@@ -143,15 +156,9 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
                 if tlen < 32:
                     raise _Stop(f"enhanced packet block too short ({tlen} bytes)")
                 ifid, hi, lo, caplen, orig = epb(buf, pos + 8)
-                if caplen > tlen - 32 or caplen > MAX_CAPLEN:
-                    raise _Stop(f"enhanced packet block: captured length {caplen} does not "
-                                f"fit block length {tlen} / limit {MAX_CAPLEN}")
-                if ifid >= len(ifaces):
-                    raise _Stop(f"packet block refers to undefined interface {ifid}")
-                lt, units, tsoff, _snap = ifaces[ifid]
+                yield _timestamped(buf, pos, tlen, n + 1, ifaces, ifid, hi, lo, caplen, orig,
+                                   "enhanced packet block")
                 n += 1
-                yield new_frame(RawFrame, (n, ((hi << 32) | lo) / units + tsoff, lt,
-                                           buf[pos + 28:pos + 28 + caplen], orig, ifid))
             elif btype == SPB:
                 if tlen < 16 or not ifaces:
                     raise _Stop("simple packet block too short or without interface 0")
@@ -165,15 +172,9 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
                 if tlen < 32:
                     raise _Stop(f"packet block too short ({tlen} bytes)")
                 ifid, _drops, hi, lo, caplen, orig = pb(buf, pos + 8)
-                if caplen > tlen - 32 or caplen > MAX_CAPLEN:
-                    raise _Stop(f"packet block: captured length {caplen} does not fit "
-                                f"block length {tlen} / limit {MAX_CAPLEN}")
-                if ifid >= len(ifaces):
-                    raise _Stop(f"packet block refers to undefined interface {ifid}")
-                lt, units, tsoff, _snap = ifaces[ifid]
+                yield _timestamped(buf, pos, tlen, n + 1, ifaces, ifid, hi, lo, caplen, orig,
+                                   "packet block")
                 n += 1
-                yield new_frame(RawFrame, (n, ((hi << 32) | lo) / units + tsoff, lt,
-                                           buf[pos + 28:pos + 28 + caplen], orig, ifid))
             elif btype == IDB:
                 iface = _parse_idb(buf, pos, end, order)
                 ifaces.append(iface)

@@ -82,22 +82,8 @@ def read_response(buf, t, cs, ce, d=0):
 # ---------------------------------------------------------------------------------
 
 def write_request(buf, t, cs, ce, d=0):
-    ch = kids(buf, cs, ce)
-    if len(ch) < 2:
-        raise Malformed("write request needs variableAccessSpecification and listOfData", cs,
-                        "mms", code="mms.malformed.write")
-    names: list[str] = []
-    vt, a, b = ch[0]
-    body = {"variableAccessSpecification": variable_access_specification(
-        buf, vt, a, b, d + 1, names)}
-    lt, a, b = ch[1]
-    if lt != 0xA0:
-        raise Malformed(f"listOfData has identifier {tag_key(lt)}", a, "mms",
-                        code="mms.malformed.write")
-    _, body["listOfData"] = data_list(buf, a, b, d + 1)
-    for ct, a, b in ch[2:]:
-        body[tag_key(ct)] = generic(buf, ct, a, b, d + 1)
-    return body, tuple(names), None
+    body, names, _ = _spec_then_list(buf, cs, ce, d, "write", "listOfData", data_list)
+    return body, names, None
 
 
 def write_response(buf, t, cs, ce, d=0):
@@ -121,22 +107,30 @@ def write_response(buf, t, cs, ce, d=0):
 # ---------------------------------------------------------------------------------
 
 def information_report(buf, t, cs, ce, d=0):
+    return _spec_then_list(buf, cs, ce, d, "information_report", "listOfAccessResult",
+                           access_result_list)
+
+
+def _spec_then_list(buf, cs, ce, d, what, list_name, decode_list):
+    """Write-Request and InformationReport: a variableAccessSpecification, then
+    ``[0] IMPLICIT SEQUENCE OF`` Data / AccessResult (positional).  Returns
+    ``(body, names, plain values of the list)``."""
     ch = kids(buf, cs, ce)
     if len(ch) < 2:
-        raise Malformed("informationReport needs variableAccessSpecification and "
-                        "listOfAccessResult", cs, "mms", code="mms.malformed.information_report")
+        raise Malformed(f"{what} needs variableAccessSpecification and {list_name}", cs, "mms",
+                        code=f"mms.malformed.{what}")
     names: list[str] = []
     vt, a, b = ch[0]
     body = {"variableAccessSpecification": variable_access_specification(
         buf, vt, a, b, d + 1, names)}
     lt, a, b = ch[1]
     if lt != 0xA0:
-        raise Malformed(f"listOfAccessResult has identifier {tag_key(lt)}", a, "mms",
-                        code="mms.malformed.information_report")
-    results, body["listOfAccessResult"] = access_result_list(buf, a, b, d + 1)
+        raise Malformed(f"{list_name} has identifier {tag_key(lt)}", a, "mms",
+                        code=f"mms.malformed.{what}")
+    plain, body[list_name] = decode_list(buf, a, b, d + 1)
     for ct, a, b in ch[2:]:
         body[tag_key(ct)] = generic(buf, ct, a, b, d + 1)
-    return body, tuple(names), results
+    return body, tuple(names), plain
 
 
 # ---------------------------------------------------------------------------------
