@@ -15,6 +15,7 @@ from l2_publish import capture_frames
 from mmsanalyze.errors import DecodeError
 from mmsanalyze.goose import GooseCollector, decode_goose_pdu, parse_session, read_l2_header
 from mmsanalyze.net.link import parse_link
+from mutate import damage  # noqa: E402
 
 SRC = bytes.fromhex("0a0b0c0d0e0f")
 DST = bytes.fromhex("010ccd010001")
@@ -180,13 +181,7 @@ def test_byte_flips_never_raise():
     n = 0
     for _ in range(20):
         for lt, fr in frames:
-            b = bytearray(fr)
-            for _k in range(rng.randint(1, 4)):
-                i = rng.randrange(14, len(b))
-                b[i] ^= 1 << rng.randrange(8)
-            if rng.random() < 0.2:
-                del b[rng.randrange(14, len(b)):]
-            b = bytes(b)
+            b = damage(fr, rng, 4, 0.2)
             try:
                 et, off, src, dst, vl, pr = parse_link(lt, b)
             except DecodeError:
