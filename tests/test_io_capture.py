@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
+import public
+
 from mmsanalyze.errors import CaptureError, DecodeError
 from mmsanalyze.findings import Finding
 from mmsanalyze.io.capture import CaptureReader, RawFrame, open_capture
 from mmsanalyze.io.frame import MAX_CAPLEN
 from mmsanalyze.net.link import SUPPORTED_LINKTYPES, linktype_name, parse_link
 
-PUBLIC = Path("/work/shared/captures/public")
+PUBLIC = Path(public.PUBLIC)   # ../shared/captures/public relative to the repo
 
 ETH = bytes.fromhex("010ccd010001" "020202020202" "88b8") + b"goose-payload"
 

@@ -24,21 +24,28 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
+import public
 from mmsanalyze.errors import DecodeError
 from mmsanalyze.mms import (CONFIRMED_SERVICES, OBJECT_CLASSES, REJECT_REASONS,
                             SERVICE_ERROR_CLASSES, UNCONFIRMED_SERVICES, decode_mms,
                             looks_like_mms, mms_envelope)
 
-pytestmark = pytest.mark.tshark
+TSHARK = shutil.which("tshark") or "/usr/bin/tshark"
+CAPDIR = public.PUBLIC
 
-TSHARK = "/usr/bin/tshark"
-CAPDIR = "/work/shared/captures/public"
+pytestmark = [
+    pytest.mark.tshark,
+    pytest.mark.skipif(not public.available(), reason=f"reference captures not found at {CAPDIR} "
+                       "(the project's ../shared, see README)"),
+    pytest.mark.skipif(not os.path.exists(TSHARK), reason="tshark not installed (scripts/test.sh installs it)"),
+]
 PRESET = ["-o", 'uat:pres_context_list:"3","1.0.9506.2.1"']
 
 CAPTURES = [
