@@ -83,7 +83,6 @@ def test_large_counters_and_untagged():
 
 @pytest.mark.parametrize("fr,code,kept", [
     (frame(goose_pdu(skip=(0x85,))), "goose.malformed.missing", "gocb_ref"),
-    (frame(goose_pdu(extra=tlv(0x8D, b"\x00"))), "goose.malformed.tag", "st_num"),
     (frame(goose_pdu(), length=400), "goose.malformed.truncated", "appid"),
     (frame(goose_pdu(), length=5), "goose.malformed.length", "appid"),
     (frame(tlv(0x61, tlv(0x80, b"x") + tlv(0x85, b"\x01\x00\x00\x00\x00\x00"))),
@@ -109,6 +108,17 @@ def test_malformed_rows_and_findings(fr, code, kept):
     assert f.message == r.error
     if kept:
         assert r[kept] is not None and not (isinstance(r[kept], float))
+
+
+def test_unknown_member_is_a_warning_and_decoding_goes_on():
+    # tshark: "BER Error: This field lies beyond the end of the known sequence definition"
+    # (Warning/Malformed) and every member still shown; the packet is not "Malformed".
+    g = GooseCollector()
+    add(g, frame(goose_pdu(extra=tlv(0x8D, b"\x00"))), number=9)
+    r = g.table().iloc[0]
+    assert not r.malformed and r.error is None and r.st_num == 5 and r["values"] == [True, -4]
+    assert [(f.code, f.severity, f.frame) for f in g.findings] == \
+        [("goose.malformed.unknown_tag", "warning", 9)]
 
 
 def test_bad_data_value_is_a_malformed_row():

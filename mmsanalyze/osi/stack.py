@@ -137,8 +137,9 @@ class OsiConnection:
             self.out.append(OsiEvent(frame, ts, self.stream, d, "pres", pres.name, detail))
         for off, msg in pres.problems:
             self._note(frame, "pres.malformed", "warning", "pres", f"{msg}; decoding went on")
+        pbuf = ud if pres.buf is None else pres.buf
         for cid, s, e in pres.pdvs:
-            self._pdv(d, frame, ts, ud, cid, s, e, sp.name)
+            self._pdv(d, frame, ts, pbuf, cid, s, e, sp.name)
 
     # -- Presentation data values -------------------------------------------------------------
     def _pdv(self, d, frame, ts, buf, cid, s, e, spdu: str) -> None:
@@ -177,6 +178,8 @@ class OsiConnection:
         self.out.append(OsiEvent(frame, ts, self.stream, d, "acse", apdu.name, apdu.detail))
         for off, msg in apdu.problems:
             self._note(frame, "acse.malformed", "warning", "acse", f"{msg}; decoding went on")
+        if apdu.buf is not None:
+            buf = apdu.buf
         for cid, oid, s2, e2 in apdu.user_info:
             if s2 >= e2:
                 continue
