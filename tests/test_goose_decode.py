@@ -208,3 +208,29 @@ def test_byte_flips_never_raise():
     assert t.malformed.sum() == sum(f.severity == "error" for f in g.findings)
     assert all(f.code.startswith("goose.") for f in g.findings)
     g.streams()
+
+
+def test_repeated_bad_frames_give_the_same_finding():
+    # the allData decode result is cached per encoding; the error reported for each frame
+    # must be a new value, never the cached one relabelled again ("goosePdu > allData >
+    # goosePdu > allData ..." once grew with every repeat)
+    pdu = goose_pdu(values=({"boolean": True},))
+    bad = pdu.replace(b"\xab\x03\x83\x01\xff", b"\xab\x04\x83\x02\xff\xff")
+    g = GooseCollector()
+    for i in range(4):
+        add(g, frame(tlv(0x61, bad[2:])), number=i + 1)
+    msgs = [f.message for f in g.findings]
+    assert len(msgs) == 4 and len(set(msgs)) == 1
+    assert msgs[0].count("allData") == 1 and msgs[0].count("goosePdu") == 1
+    assert list(g.table()["error"]) == msgs
+
+
+def test_errors_are_values():
+    from mmsanalyze.errors import Truncated
+    e = Truncated("cut", 3, "ber", code="ber.truncated.length")
+    f = e.within("allData").within("goosePdu", "goose")
+    g = f.relabel("goose", "goose.malformed.length").shifted(10)
+    assert (e.path, e.offset, e.code) == ((), 3, "ber.truncated.length")
+    assert (f.path, f.offset) == (("goosePdu", "allData"), 3)
+    assert (g.code, g.offset, type(g)) == ("goose.malformed.length", 13, Truncated)
+    assert str(e) == "cut (offset 3)"
