@@ -256,7 +256,7 @@ def test_many_top_level_names_are_linear():
 def test_indefinite_data_value_and_goose_all_data():
     from mmsanalyze.goose import decode_all_data
     indef = bytes.fromhex("a280" "850105" "a280" "8301ff" "0000" "0000")       # structure{5, structure{T}}
-    definite = bytes.fromhex("a207" "850105" "a203" "8301ff")
+    definite = bytes.fromhex("a208" "850105" "a203" "8301ff")
     assert decode_data(indef, 0, len(indef)) == decode_data(definite, 0, len(definite)) == \
         ("structure", [5, [True]])
     tail = bytes.fromhex("850107")
