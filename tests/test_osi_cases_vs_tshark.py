@@ -117,6 +117,9 @@ def test_unclosed_indefinite_length_is_a_finding_not_a_crash(tmp_path):
 # -- refused associations ------------------------------------------------------------------------
 
 def _assoc(path):
+    """Our capture, its one association row and its errors -- after checking that tshark and
+    we find the same MMS PDUs (type, service, invokeID, variables, frame) in it."""
+    assert ours_mms(path) == theirs_mms(path)
     cap = read_capture(str(path))
     return cap, cap.associations().iloc[0], cap.errors()
 
