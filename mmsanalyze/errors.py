@@ -11,6 +11,10 @@ on with the next unit.
 * :class:`Malformed`   -- the bytes contradict the standard (bad tag, hostile
   length, nesting too deep, indefinite length where DER-like BER is required).
 * :class:`Unsupported` -- well-formed but not something we decode (yet).
+* :class:`Tolerated`   -- a fault decoded past (never raised; handed out as a value).
+
+Errors are values: :meth:`DecodeError.within` and :meth:`DecodeError.relabel` return
+new errors and never change the one they are called on.
 
 ``CaptureError`` is separate: it is raised by the I/O layer for a file that is
 unusable as a whole (missing, not a capture, unknown format) and makes the CLI
@@ -47,12 +51,42 @@ class DecodeError(Exception):
         self.code = code or f"{layer or 'decode'}.{self.kind}"
 
     def within(self, name: str, layer: str | None = None) -> "DecodeError":
-        """Prefix the breadcrumb with ``name`` (and set the layer if unset); returns self."""
-        self.path = (name,) + self.path
+        """A new error like this one with ``name`` prefixed to the breadcrumb (and the layer
+        set if unset).  Errors are values: ``self`` is never changed, so an error kept in a
+        cache can be re-raised or relabelled any number of times."""
+        new = self._copy()
+        new.path = (name,) + self.path
         if layer and not self.layer:
-            self.layer = layer
-            self.code = f"{layer}.{self.kind}"
-        return self
+            new.layer = layer
+            new.code = f"{layer}.{self.kind}"
+        return new
+
+    def relabel(self, layer: str | None = None, code: str | None = None,
+                offset: int | None | type(...) = ..., path: tuple | None = None) -> "DecodeError":
+        """A new error like this one with some of ``layer``, ``code``, ``offset``, ``path`` replaced.
+
+        Used to re-home a BER error under a protocol's namespace (``ber.truncated.length`` ->
+        ``goose.malformed.length``) or to shift an offset into an enclosing buffer."""
+        new = self._copy()
+        if layer is not None:
+            new.layer = layer
+        if code is not None:
+            new.code = code
+        if offset is not ...:
+            new.offset = offset
+        if path is not None:
+            new.path = tuple(path)
+        return new
+
+    def shifted(self, delta: int) -> "DecodeError":
+        """A new error whose offset is moved by ``delta`` (offset of a sub-buffer in its parent)."""
+        return self.relabel(offset=None if self.offset is None else self.offset + delta)
+
+    def _copy(self) -> "DecodeError":
+        new = self.__class__.__new__(self.__class__)
+        Exception.__init__(new, *self.args)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def __str__(self) -> str:
         where = []
@@ -78,6 +112,22 @@ class Unsupported(DecodeError):
 
     severity = "note"
     kind = "unsupported"
+
+
+class Tolerated(DecodeError):
+    """A fault the decoder read past, as Wireshark does (an unsigned field sent with its high
+    bit set, an unknown member skipped).  Never raised: decoders hand these out as values
+    (``notes`` lists) and the pipeline reports them as findings of ``severity`` note
+    (default) or warning."""
+
+    severity = "note"
+    kind = "tolerated"
+
+    def __init__(self, message: str, offset: int | None = None, layer: str = "",
+                 path: tuple[str, ...] = (), code: str | None = None, severity: str | None = None):
+        super().__init__(message, offset, layer, path, code)
+        if severity is not None:
+            self.severity = severity
 
 
 class CaptureError(Exception):

@@ -157,7 +157,10 @@ class Pipeline:
             self.out.append(OsiEvent(number, ts, conn.stream, d, "tcp", "fin", {}))
         if flags & RST and not conn.rst:
             conn.rst = True
-            self.out.append(OsiEvent(number, ts, conn.stream, d, "tcp", "rst", {}))
+            # a RST from the server to a SYN it never answered: the connect was refused
+            refused = d == 1 and conn.syn_seq is not None and not conn.synack and not conn.data_seen
+            self.out.append(OsiEvent(number, ts, conn.stream, d, "tcp", "rst",
+                                     {"refused": True} if refused else {}))
 
     # ---------------------------------------------------------------------------------
     def finish(self) -> list:

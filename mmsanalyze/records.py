@@ -61,8 +61,11 @@ class OsiEvent:
     """A connection-level event below MMS.
 
     ``layer`` is one of tcp, cotp, ses, pres, acse; ``name`` the unit
-    (syn, fin, rst, CR, CC, DR, DC, ER, CN, AC, RF, FN, DN, AB, CP, CPA, CPR, ARU,
-    ARP, aarq, aare, rlrq, rlre, abrt); ``detail`` its decoded fields.
+    (syn, fin, rst, CR, CC, DR, DC, ER, data, CN, AC, RF, FN, DN, AB, CP, CPA, CPR, ARU,
+    ARP, aarq, aare, rlrq, rlre, abrt); ``detail`` its decoded fields.  A ``rst``
+    answering a SYN the server never acknowledged has ``{"refused": True}``; a COTP
+    ``DR``/``ER`` has ``reason`` and ``reason_name``; COTP ``data`` is user data that is
+    not a session SPDU (``{"length": n}``).
     """
 
     frame: int

@@ -83,7 +83,6 @@ def test_large_counters_and_untagged():
 
 @pytest.mark.parametrize("fr,code,kept", [
     (frame(goose_pdu(skip=(0x85,))), "goose.malformed.missing", "gocb_ref"),
-    (frame(goose_pdu(extra=tlv(0x8D, b"\x00"))), "goose.malformed.tag", "st_num"),
     (frame(goose_pdu(), length=400), "goose.malformed.truncated", "appid"),
     (frame(goose_pdu(), length=5), "goose.malformed.length", "appid"),
     (frame(tlv(0x61, tlv(0x80, b"x") + tlv(0x85, b"\x01\x00\x00\x00\x00\x00"))),
@@ -109,6 +108,17 @@ def test_malformed_rows_and_findings(fr, code, kept):
     assert f.message == r.error
     if kept:
         assert r[kept] is not None and not (isinstance(r[kept], float))
+
+
+def test_unknown_member_is_a_warning_and_decoding_goes_on():
+    # tshark: "BER Error: This field lies beyond the end of the known sequence definition"
+    # (Warning/Malformed) and every member still shown; the packet is not "Malformed".
+    g = GooseCollector()
+    add(g, frame(goose_pdu(extra=tlv(0x8D, b"\x00"))), number=9)
+    r = g.table().iloc[0]
+    assert not r.malformed and r.error is None and r.st_num == 5 and r["values"] == [True, -4]
+    assert [(f.code, f.severity, f.frame) for f in g.findings] == \
+        [("goose.malformed.unknown_tag", "warning", 9)]
 
 
 def test_bad_data_value_is_a_malformed_row():
@@ -198,3 +208,29 @@ def test_byte_flips_never_raise():
     assert t.malformed.sum() == sum(f.severity == "error" for f in g.findings)
     assert all(f.code.startswith("goose.") for f in g.findings)
     g.streams()
+
+
+def test_repeated_bad_frames_give_the_same_finding():
+    # the allData decode result is cached per encoding; the error reported for each frame
+    # must be a new value, never the cached one relabelled again ("goosePdu > allData >
+    # goosePdu > allData ..." once grew with every repeat)
+    pdu = goose_pdu(values=({"boolean": True},))
+    bad = pdu.replace(b"\xab\x03\x83\x01\xff", b"\xab\x04\x83\x02\xff\xff")
+    g = GooseCollector()
+    for i in range(4):
+        add(g, frame(tlv(0x61, bad[2:])), number=i + 1)
+    msgs = [f.message for f in g.findings]
+    assert len(msgs) == 4 and len(set(msgs)) == 1
+    assert msgs[0].count("allData") == 1 and msgs[0].count("goosePdu") == 1
+    assert list(g.table()["error"]) == msgs
+
+
+def test_errors_are_values():
+    from mmsanalyze.errors import Truncated
+    e = Truncated("cut", 3, "ber", code="ber.truncated.length")
+    f = e.within("allData").within("goosePdu", "goose")
+    g = f.relabel("goose", "goose.malformed.length").shifted(10)
+    assert (e.path, e.offset, e.code) == ((), 3, "ber.truncated.length")
+    assert (f.path, f.offset) == (("goosePdu", "allData"), 3)
+    assert (g.code, g.offset, type(g)) == ("goose.malformed.length", 13, Truncated)
+    assert str(e) == "cut (offset 3)"

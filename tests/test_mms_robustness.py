@@ -186,16 +186,31 @@ def test_deep_generic_tree_is_malformed():
     assert "nesting" in ei.value.code
 
 
-def test_indefinite_length_rejected():
-    for buf in [b"\xa0\x80\x02\x01\x01\x82\x00\x00\x00",
-                E.confirmed_response(1, 4, E.cons(1)) [:-2] + b"\xa1\x80\x00\x00"]:
-        with pytest.raises(Malformed) as ei:
+def test_indefinite_length_decoded_like_definite():
+    """X.690 8.1.3.6: an indefinite length (0x80 ... 00 00) decodes to the same PDU as the
+    definite form, as tshark decodes both; ``end`` points past the end-of-contents."""
+    definite = b"\xa0\x05\x02\x01\x01\x82\x00"
+    indefinite = b"\xa0\x80\x02\x01\x01\x82\x00\x00\x00"
+    a, b = decode_mms(definite), decode_mms(indefinite + b"\xff")
+    assert (a.pdu, a.service, a.invoke_id, a.detail) == (b.pdu, b.service, b.invoke_id, b.detail)
+    assert b.end == len(indefinite)
+    inner_def = b"\xa2\x03\x85\x01\x01"
+    inner_indef = b"\xa2\x80\x85\x01\x01\x00\x00"
+    pdus = [E.ctx(1, E.integer(1) + E.ctx(4, E.ctx(1, x, True), True), True)
+            for x in (inner_def, inner_indef)]
+    a, b = decode_mms(pdus[0]), decode_mms(pdus[1])
+    assert a.detail == b.detail and a.access_results == b.access_results
+    assert mms_envelope(pdus[1]) == mms_envelope(pdus[0])
+
+
+def test_indefinite_length_without_end_of_contents_is_truncated():
+    for buf in [b"\xa0\x80\x02\x01\x01\x82\x00",            # no 00 00 at all
+                b"\xa0\x80\x02\x01\x01\x82\x00\x00"]:       # one 00: cut inside the EOC
+        with pytest.raises(Truncated) as ei:
             decode_mms(buf)
-        assert "indefinite" in ei.value.code
-    inner = b"\xa2\x80\x85\x01\x01\x00\x00"
-    pdu = E.ctx(1, E.integer(1) + E.ctx(4, E.ctx(1, inner, True), True), True)
-    with pytest.raises(Malformed) as ei:
-        decode_mms(pdu)
+        assert ei.value.code == "ber.truncated.indefinite_length"
+    with pytest.raises(Malformed) as ei:                        # primitive indefinite
+        decode_mms(b"\xa0\x80\x02\x80\x01\x00\x00")
     assert "indefinite" in ei.value.code
 
 
@@ -236,3 +251,13 @@ def test_many_top_level_names_are_linear():
     pdu = E.confirmed_request(1, 4, E.cons(1, E.list_of_variable(*names)))
     p = decode_mms(pdu)
     assert p.variables == tuple(names)
+
+
+def test_indefinite_data_value_and_goose_all_data():
+    from mmsanalyze.goose import decode_all_data
+    indef = bytes.fromhex("a280" "850105" "a280" "8301ff" "0000" "0000")       # structure{5, structure{T}}
+    definite = bytes.fromhex("a208" "850105" "a203" "8301ff")
+    assert decode_data(indef, 0, len(indef)) == decode_data(definite, 0, len(definite)) == \
+        ("structure", [5, [True]])
+    tail = bytes.fromhex("850107")
+    assert decode_all_data(indef + tail, 0, len(indef) + 3) == ([[5, [True]], 7], ["structure", "integer"])

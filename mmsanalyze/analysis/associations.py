@@ -6,6 +6,9 @@ How it ended (``end``), from the units seen on the connection:
   session FINISH/DISCONNECT) -- the orderly end;
 * ``conclude``  Conclude without a captured release;
 * ``release``   ACSE/session release without MMS Conclude;
+* ``refused``   the connect failed: TCP RST answering the SYN, COTP DR/ER before CC,
+  session REFUSE (RF), presentation CPR, ACSE AARE with a result other than accepted,
+  or MMS Initiate-ErrorPDU (``end_reason`` says which and why, ``end_by`` who refused);
 * ``abort``     ACSE ABRT or session ABORT;
 * ``fin`` / ``rst``  the TCP connection was closed (FIN) or reset (RST) with none of
   the above;
@@ -24,7 +27,7 @@ from ._table import build, columns_doc, endpoint
 
 __all__ = ["COLUMNS", "ENDS", "associations_table"]
 
-ENDS = ("conclude+release", "conclude", "release", "abort", "fin", "rst", "open")
+ENDS = ("conclude+release", "conclude", "release", "refused", "abort", "fin", "rst", "open")
 
 COLUMNS = {
     "stream": ("Int64", "TCP stream"),
@@ -33,12 +36,12 @@ COLUMNS = {
     "start": ("float64", "first frame of the connection, epoch seconds"),
     "end_time": ("float64", "last frame of the connection, epoch seconds"),
     "duration": ("float64", "end_time - start, seconds"),
-    "end": ("string", "conclude+release | conclude | release | abort | fin | rst | open"),
+    "end": ("string", "conclude+release | conclude | release | refused | abort | fin | rst | open"),
     "end_by": ("string", "who started the end: client or server (null when open)"),
-    "end_frame": ("Int64", "frame of the first unit of the end (conclude request, RLRQ, ABRT, FIN or RST)"),
+    "end_frame": ("Int64", "frame of the first unit of the end (conclude request, RLRQ, ABRT, FIN or RST; the refusal)"),
     "tcp_close": ("string", "how TCP ended: fin, rst, fin+rst or null (open)"),
     "handshake": ("bool", "the TCP SYN was captured (False: the capture starts inside the connection)"),
-    "initiate": ("string", "accepted (Initiate-ResponsePDU), refused (Initiate-ErrorPDU or AARE rejected), unanswered, or null when the initiate was not captured"),
+    "initiate": ("string", "accepted (Initiate-ResponsePDU), refused (Initiate-ErrorPDU, AARE rejected, or the connect refused below: RF, CPR, COTP DR/ER, RST), unanswered, or null when the initiate was not captured"),
     "max_pdu_size_calling": ("Int64", "localDetailCalling: the client's maximum MMS PDU size"),
     "max_pdu_size_called": ("Int64", "localDetailCalled: the server's maximum MMS PDU size"),
     "max_serv_outstanding_calling": ("Int64", "negotiated (else proposed) MaxServOutstandingCalling"),
@@ -61,13 +64,20 @@ COLUMNS = {
     "bytes_server": ("Int64", "octets of the MMS PDUs sent by the server"),
     "requests": ("Int64", "confirmed requests (both directions)"),
     "reports": ("Int64", "InformationReports (unconfirmed)"),
+    "end_reason": ("string", "why a refused (or aborted) association ended, 'layer: unit reason', e.g. "
+                   "'acse: AARE rejected-permanent (authentication-failure)', 'cotp: DR address-unknown', "
+                   "'tcp: RST answering the SYN'"),
 }
+
+#: Which layer's refusal explains best (the innermost wins: an RF carrying a CPR carrying
+#: an AARE- is an ACSE refusal with its diagnostic).
+_REFUSAL_RANK = {"mms": 0, "acse": 1, "pres": 2, "ses": 3, "cotp": 4, "tcp": 5}
 
 
 class _Assoc:
     __slots__ = ("stream", "client", "server", "start", "last", "concluded", "released", "aborted",
                  "end_ev", "fin", "rst", "syn", "init_req", "init_rsp", "init_err", "aarq", "aare",
-                 "pdus", "bytes", "requests", "reports")
+                 "pdus", "bytes", "requests", "reports", "refusal", "cc", "abort_reason")
 
     def __init__(self, stream):
         self.stream = stream
@@ -82,6 +92,12 @@ class _Assoc:
         self.pdus = [0, 0]
         self.bytes = [0, 0]
         self.requests = self.reports = 0
+        self.refusal = {}                 # layer -> (frame, direction, reason)
+        self.cc = False                   # COTP CC seen: the transport connection was accepted
+        self.abort_reason = None
+
+    def refuse(self, layer, frame, direction, reason):
+        self.refusal.setdefault(layer, (frame, direction, reason))
 
     def mark(self, reason, frame, direction):
         self.end_ev.setdefault(reason, (frame, direction))
@@ -137,6 +153,7 @@ def associations_table(pdus, events, conns=None):
             x.init_rsp = x.init_rsp or r
         elif p == "initiate-ErrorPDU":
             x.init_err = x.init_err or r
+            x.refuse("mms", r.frame, r.direction, "mms: initiate-ErrorPDU" + _mms_error(r))
         elif p == "conclude-RequestPDU":
             x.mark("conclude", r.frame, r.direction)
         elif p == "conclude-ResponsePDU":
@@ -154,17 +171,39 @@ def associations_table(pdus, events, conns=None):
             elif n == "rst":
                 x.rst = True
                 x.mark("rst", e.frame, e.direction)
+                if (e.detail or {}).get("refused"):
+                    x.refuse("tcp", e.frame, e.direction, "tcp: RST answering the SYN")
+        elif e.layer == "cotp":
+            d = e.detail or {}
+            if n == "CC":
+                x.cc = True
+            elif n in ("DR", "ER") and not x.cc:
+                x.refuse("cotp", e.frame, e.direction, f"cotp: {n} {d.get('reason_name') or ''}".rstrip())
+        elif e.layer == "pres" and n == "CPR":
+            d = e.detail or {}
+            why = d.get("provider-reason") or ", ".join(r for r in d.get("results") or () if r) or ""
+            x.refuse("pres", e.frame, e.direction, f"pres: CPR {why}".rstrip())
         elif e.layer == "acse":
             if n == "aarq":
                 x.aarq = x.aarq or e.detail
             elif n == "aare":
                 x.aare = x.aare or e.detail
+                d = e.detail or {}
+                if d.get("result") not in (None, "accepted"):
+                    diag = d.get("result-source-diagnostic")
+                    why = next(iter(diag.values())) if isinstance(diag, dict) and diag else None
+                    x.refuse("acse", e.frame, e.direction,
+                             f"acse: AARE {d.get('result')}" + (f" ({why})" if why else ""))
             elif n in ("rlrq", "rlre"):
                 x.released = True
                 x.mark("release", e.frame, e.direction)
             elif n == "abrt":
                 x.aborted = True
                 x.mark("abort", e.frame, e.direction)
+                d = e.detail or {}
+                if x.abort_reason is None:
+                    x.abort_reason = "acse: ABRT " + " ".join(
+                        str(d[k]) for k in ("abort-source", "abort-diagnostic") if d.get(k) is not None)
         elif e.layer == "ses":
             if n in ("FN", "DN"):
                 x.released = True
@@ -172,6 +211,9 @@ def associations_table(pdus, events, conns=None):
             elif n == "AB":
                 x.aborted = True
                 x.mark("abort", e.frame, e.direction)
+            elif n == "RF":
+                d = e.detail or {}
+                x.refuse("ses", e.frame, e.direction, f"ses: RF {d.get('reason') or ''}".rstrip())
     for s, c in conns.items():       # the connection's own flags cover FIN/RST before any record
         x = a[s]
         x.fin = x.fin or any(c.fin)
@@ -182,7 +224,17 @@ def associations_table(pdus, events, conns=None):
     return build(COLUMNS, cols)
 
 
+def _refusal(x):
+    """(frame, direction, reason) of the refusal that explains best, or None when the
+    association was accepted (an Initiate-ResponsePDU) or never refused."""
+    if not x.refusal or x.init_rsp is not None:
+        return None
+    return x.refusal[min(x.refusal, key=_REFUSAL_RANK.__getitem__)]
+
+
 def _end(x):
+    if _refusal(x) is not None:
+        return "refused", "refused"
     if x.aborted:
         return "abort", "abort"
     if x.concluded and x.released:
@@ -200,14 +252,20 @@ def _end(x):
 
 def _row(x, cols):
     end, ev = _end(x)
-    frame, direction = x.end_ev.get(ev, (None, None)) if ev else (None, None)
+    reason = None
+    if ev == "refused":
+        frame, direction, reason = _refusal(x)
+    else:
+        frame, direction = x.end_ev.get(ev, (None, None)) if ev else (None, None)
+        if ev == "abort":
+            reason = x.abort_reason
     req = _body(x.init_req, "initiate-RequestPDU")
     rsp = _body(x.init_rsp, "initiate-ResponsePDU")
     rqd, rsd = req.get("initRequestDetail") or {}, rsp.get("initResponseDetail") or {}
     aarq, aare = x.aarq or {}, x.aare or {}
     if x.init_rsp is not None:
         initiate = "accepted" if aare.get("result") in (None, "accepted") else "refused"
-    elif x.init_err is not None or aare.get("result") not in (None, "accepted"):
+    elif x.init_err is not None or aare.get("result") not in (None, "accepted") or _refusal(x):
         initiate = "refused"
     elif x.init_req is not None:
         initiate = "unanswered"
@@ -244,13 +302,21 @@ def _row(x, cols):
         "aare_result": aare.get("result"),
         "pdus_client": x.pdus[0], "pdus_server": x.pdus[1],
         "bytes_client": x.bytes[0], "bytes_server": x.bytes[1],
-        "requests": x.requests, "reports": x.reports,
+        "requests": x.requests, "reports": x.reports, "end_reason": reason,
     }
     for k in COLUMNS:
         v = vals[k]
         if COLUMNS[k][0] == "Int64" and v is not None and not isinstance(v, int):
             v = None
         cols[k].append(v)
+
+
+def _mms_error(r):
+    m = r.decoded()
+    err = m.error if m is not None else None
+    if not err:
+        return ""
+    return f" {err.get('class')}/{err.get('code')}"
 
 
 def _text(v):

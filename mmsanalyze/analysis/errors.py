@@ -9,6 +9,10 @@ Kinds (``kind`` column):
 * ``initiate-error`` / ``conclude-error`` / ``cancel-error``  the corresponding
   ErrorPDUs, and an ACSE AARE whose result is not ``accepted`` (class ``acse``);
 * ``abort``  ACSE ABRT (class = abort-source), or a session ABORT without one;
+* ``refused``  a connect refused below ACSE: session REFUSE (class ``ses``, code its
+  reason), presentation CPR (``pres``), COTP DR / ER before CC (``cotp``, the DR reason
+  or ER cause), TCP RST answering the SYN (``tcp``, ``connection-refused``); an RF or
+  CPR that carries a rejecting AARE is the AARE's ``initiate-error`` row only;
 * ``last-appl-error``  IEC 61850-8-1 LastApplError reports: class = Error,
   code = AddCause, object = the control object.
 """
@@ -22,7 +26,7 @@ from .controls import last_appl_error
 __all__ = ["COLUMNS", "KINDS", "errors_table"]
 
 KINDS = ("service-error", "data-access-error", "reject", "initiate-error", "conclude-error",
-         "cancel-error", "abort", "last-appl-error")
+         "cancel-error", "abort", "last-appl-error", "refused")
 
 COLUMNS = {
     "time": ("float64", "time of the PDU / event carrying the error, epoch seconds"),
@@ -31,10 +35,10 @@ COLUMNS = {
     "client": ("string", "client 'addr:port'"),
     "server": ("string", "server 'addr:port'"),
     "sender": ("string", "who sent the error: client or server"),
-    "kind": ("string", "service-error | data-access-error | reject | initiate-error | conclude-error | cancel-error | abort | last-appl-error"),
+    "kind": ("string", "service-error | data-access-error | reject | initiate-error | conclude-error | cancel-error | abort | last-appl-error | refused"),
     "service": ("string", "service of the failed request, when known"),
     "invoke_id": ("Int64", "invokeID of the failed request (originalInvokeID of a reject)"),
-    "error_class": ("string", "ServiceError class (access, file, definition ...), reject PDU type, abort source, LastApplError Error, 'acse', or 'data-access'"),
+    "error_class": ("string", "ServiceError class (access, file, definition ...), reject PDU type, abort source, LastApplError Error, 'acse', 'data-access', or the refusing layer (ses, pres, cotp, tcp)"),
     "error_code": ("string", "code name within the class (object-non-existent, file-access-denied, unrecognized-service ...), DataAccessError name, AddCause"),
     "object": ("string", "object / file / variable concerned, when known"),
     "detail": ("string", "additionalDescription, additionalCode, diagnostic ... when present"),
@@ -122,9 +126,44 @@ def errors_table(pdus, events, txns, conns=None):
                 diag = d.get("result-source-diagnostic")
                 code = next(iter(diag.values())) if isinstance(diag, dict) and diag else None
                 add(e, "initiate-error", None, None, "acse", f"{d.get('result')}/{code}", None, _detail(d))
+    _refusals(events, add)
     rows.sort(key=lambda r: (r[1], r[2]))
     cols = {k: [r[i] for r in rows] for i, k in enumerate(COLUMNS)}
     return build(COLUMNS, cols)
+
+
+_RANK = {"pres": 0, "ses": 1, "cotp": 2, "tcp": 3}
+
+
+def _refusals(events, add):
+    """``refused`` rows: RF, CPR, COTP DR/ER before CC, RST answering the SYN -- one per
+    refusing frame, named by its innermost unit (a CPR inside an RF is the CPR)."""
+    rejected_aare = {(e.stream, e.frame) for e in events if e.layer == "acse" and e.name == "aare"
+                     and (e.detail or {}).get("result") not in (None, "accepted")}
+    cc = set()
+    best: dict = {}
+    for e in events:
+        d = e.detail or {}
+        row = None
+        if e.layer == "cotp" and e.name == "CC":
+            cc.add(e.stream)
+        elif e.layer == "cotp" and e.name in ("DR", "ER") and e.stream not in cc:
+            row = ("cotp", d.get("reason_name"), e.name)
+        elif e.layer == "ses" and e.name == "RF":
+            row = ("ses", d.get("reason"), "RF")
+        elif e.layer == "pres" and e.name == "CPR":
+            row = ("pres", d.get("provider-reason") or ", ".join(r for r in d.get("results") or () if r) or None,
+                   "CPR")
+        elif e.layer == "tcp" and e.name == "rst" and d.get("refused"):
+            row = ("tcp", "connection-refused", "RST answering the SYN")
+        key = (e.stream, e.frame)
+        if row is None or key in rejected_aare:
+            continue
+        old = best.get(key)
+        if old is None or _RANK[row[0]] < _RANK[old[1][0]]:
+            best[key] = (e, row)
+    for e, row in best.values():
+        add(e, "refused", None, None, row[0], row[1], None, row[2])
 
 
 errors_table.__doc__ += "\n" + columns_doc(COLUMNS, "    ") + "\n"

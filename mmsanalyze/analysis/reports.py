@@ -122,7 +122,7 @@ def decode_report(m) -> dict:
 
     try:
         r["rpt_id"] = take(("visible-string", "mMSString"))
-        bits = take(("bit-string",))["bits"]
+        bits = _bits(take(("bit-string",)), pos)
         of = set(_names(bits, OPT_FLDS))
         r["opt_flds"] = [x for x in OPT_FLDS if x in of] + sorted(of - set(OPT_FLDS))
         if "sequence-number" in of:
@@ -141,7 +141,7 @@ def decode_report(m) -> dict:
         if "segmentation" in of:
             r["sub_seq_num"] = take(("unsigned", "integer"))
             r["more_segments_follow"] = take(("boolean",))
-        inc = take(("bit-string",))["bits"]
+        inc = _bits(take(("bit-string",)), pos)
         r["inclusion"] = inc
         idx = [i for i, c in enumerate(inc) if c == "1"]
         k = len(idx)
@@ -151,20 +151,26 @@ def decode_report(m) -> dict:
             r["data_refs"] = [take(("visible-string", "mMSString")) for _ in range(k)]
         r["values"] = [take(None) for _ in range(k)]
         if "reason-for-inclusion" in of:
-            codes = [take(("bit-string",))["bits"] for _ in range(k)]
+            codes = [_bits(take(("bit-string",)), pos) for _ in range(k)]
             r["reason_codes"] = [_names(c, REASONS) for c in codes]
             r["reasons"] = [x for x in REASONS if any(x in c for c in r["reason_codes"])]
         if pos != n:
             raise _Bad(f"{n - pos} access results left over after the last member")
     except _Bad as e:
         r["malformed"] = str(e)
-    except (KeyError, TypeError, AttributeError) as e:
-        r["malformed"] = f"unexpected value shape at item {pos}: {e}"
     return r
 
 
 class _Bad(Exception):
     pass
+
+
+def _bits(v, pos) -> str:
+    """The '0101...' text of a decoded BIT STRING value (see mms.data), or _Bad."""
+    bits = v.get("bits") if isinstance(v, dict) else None
+    if not isinstance(bits, str):
+        raise _Bad(f"item {pos - 1} is not a BIT STRING value")
+    return bits
 
 
 def _ends(rec, conns):

@@ -8,8 +8,21 @@ Knows nothing of MMS.  Tags are returned as one ``int``:
   class/constructed bits stay in the low byte and numbers never collide.
 
 Use :func:`ctx`, :func:`tag_number`, :func:`is_constructed` rather than
-computing these by hand.  Lengths must be definite (X.690 8.1.3): MMS, ACSE,
-GOOSE and SV never use the indefinite form and refusing it bounds the work.
+computing these by hand.
+
+Bounds are this module's job: every reader clamps the ``end`` it is given to the
+real length of the buffer, so a caller's generous ``end`` can never make an
+``IndexError`` escape.
+
+Indefinite lengths (X.690 8.1.3.6: length octet ``0x80``, contents closed by the
+end-of-contents octets ``00 00``) are legal BER, and real peers (an ICCP/TASE.2
+stack) send presentation, ACSE and MMS PDUs that way.  The offset walkers need
+each element's end before its content, so :func:`read_header` raises
+:class:`IndefiniteLength` and the protocol entry points re-encode the unit with
+definite lengths once (:func:`definite_tlv`, nesting bounded by :data:`MAX_DEPTH`,
+output no larger than the input plus two octets per element) and decode that, as
+tshark decodes both forms alike.  Definite-length units, every real IEC 61850
+PDU, never pay for this.
 """
 
 from __future__ import annotations
@@ -18,10 +31,16 @@ import struct
 
 from ..errors import DecodeError, Malformed, Truncated
 
+
+class IndefiniteLength(Malformed):
+    """An element with the indefinite length form (X.690 8.1.3.6), met by a reader that needs
+    definite lengths; the protocol entry points catch it and decode :func:`definite_tlv`'s
+    re-encoding instead.  Code ``ber.malformed.indefinite_length``."""
+
 __all__ = [
     "MAX_DEPTH", "CONSTRUCTED", "CLASS_MASK", "UNIVERSAL", "APPLICATION", "CONTEXT",
     "PRIVATE", "ctx", "app", "tag_number", "tag_class", "is_constructed", "tag_name",
-    "read_header", "children", "children_clamped", "read_int", "read_uint", "read_bool", "read_bitstring",
+    "IndefiniteLength", "read_header", "read_header_lenient", "definite_tlv", "children", "children_clamped", "read_int", "read_uint", "read_bool", "read_bitstring",
     "read_oid", "read_str", "read_float", "read_utc_time", "read_binary_time",
     "read_generalized_time", "bits_to_names",
 ]
@@ -78,9 +97,15 @@ def read_header(buf, off: int, end: int) -> tuple[int, int, int]:
     """Read one identifier + length at ``off``.
 
     Returns ``(tag, content_start, content_end)``; the content must fit before
-    ``end``.  Raises :class:`Truncated` when the buffer ends first and
-    :class:`Malformed` for the indefinite form or a hostile length.
+    ``end`` (clamped to ``len(buf)``).  Raises :class:`Truncated` when the buffer ends
+    first, :class:`IndefiniteLength` for the indefinite form and :class:`Malformed`
+    for a hostile length.
     """
+    n = len(buf)
+    if end > n:
+        end = n
+    if off < 0:
+        raise Malformed(f"negative BER offset {off}", off, "ber")
     if off >= end:
         raise Truncated("missing BER identifier", off, "ber")
     b = buf[off]
@@ -107,7 +132,8 @@ def read_header(buf, off: int, end: int) -> tuple[int, int, int]:
     if n & 0x80:
         k = n & 0x7F
         if k == 0:
-            raise Malformed("indefinite BER length", off - 1, "ber", code="ber.malformed.indefinite_length")
+            raise IndefiniteLength("indefinite BER length", off - 1, "ber",
+                                   code="ber.malformed.indefinite_length")
         if k > MAX_LENGTH_OCTETS:
             raise Malformed(f"BER length of {k} octets", off - 1, "ber", code="ber.malformed.length")
         if off + k > end:
@@ -129,6 +155,29 @@ def children(buf, off: int, end: int):
         off = ce
 
 
+def read_header_lenient(buf, off: int, end: int):
+    """:func:`read_header` that decodes on past a length overrunning ``end``.
+
+    Returns ``(tag, content_start, content_end, problem)``: when the element's length
+    runs past ``end`` (a cut or altered unit) the content is clamped to ``end`` and
+    ``problem`` is the :class:`Truncated` error saying so (else None).  Errors in the
+    identifier or length octets themselves are raised.  This is the one "decode what
+    is there" helper of the OSI envelopes, GOOSE and SV (Wireshark, too, dissects the
+    fields of an element whose length overruns and flags the overrun).
+    """
+    end = min(end, len(buf))
+    try:
+        tag, cs, ce = read_header(buf, off, end)
+        return tag, cs, ce, None
+    except Truncated as err:
+        if err.code != "ber.truncated.length":
+            raise
+        cs = _content_start(buf, off, end)
+        if cs is None:
+            raise
+        return _tag_of(buf, off, cs), cs, end, err
+
+
 def children_clamped(buf, off: int, end: int, problems: list):
     """Like :func:`children`, but an element whose length overruns ``end`` is cut at ``end``
     (and a ``(offset, message)`` appended to ``problems``) instead of raising.
@@ -139,15 +188,15 @@ def children_clamped(buf, off: int, end: int, problems: list):
     end = min(end, len(buf))
     while off < end:
         try:
-            tag, cs, ce = read_header(buf, off, end)
+            tag, cs, ce, problem = read_header_lenient(buf, off, end)
         except Truncated as err:
             problems.append((off, str(err)))
-            cs = _content_start(buf, off, end)
-            if cs is None:
-                return
-            yield _tag_of(buf, off, cs), cs, end
             return
+        if problem is not None:
+            problems.append((off, str(problem)))
         yield tag, cs, ce
+        if problem is not None:
+            return
         off = ce
 
 
@@ -181,6 +230,122 @@ def _tag_of(buf, off: int, cs: int) -> int:
         if not c & 0x80:
             break
     return (b & 0xE0) | 0x1F | (num << 8) if num >= 31 else (b & 0xE0) | num
+
+
+# ---------------------------------------------------------------------------------
+# Indefinite lengths (X.690 8.1.3.6)
+# ---------------------------------------------------------------------------------
+
+def _length_octets(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    k = (n.bit_length() + 7) // 8
+    return bytes((0x80 | k,)) + n.to_bytes(k, "big")
+
+
+def _identifier_end(buf, off: int, end: int) -> int:
+    i = off + 1
+    if buf[off] & 0x1F == 0x1F:
+        for _ in range(4):
+            if i >= end:
+                raise Truncated("BER tag number cut short", i, "ber")
+            i += 1
+            if not buf[i - 1] & 0x80:
+                break
+        else:
+            raise Malformed("BER tag number longer than 4 octets", i, "ber")
+    if i >= end:
+        raise Truncated("missing BER length", i, "ber")
+    return i
+
+
+def _definite(buf, off: int, end: int, depth: int, out: bytearray, until_eoc: bool) -> tuple[int, bool]:
+    """Re-encode the TLVs of ``buf[off:end]`` into ``out`` with definite lengths.
+
+    With ``until_eoc`` the walk stops after the end-of-contents octets (returning the
+    offset after them); without, at ``end``.  Returns ``(offset, found_indefinite)``.
+    """
+    found = False
+    while off < end:
+        if until_eoc and buf[off] == 0:
+            if off + 1 >= end:
+                raise Truncated("end-of-contents octets cut short", off, "ber",
+                                code="ber.truncated.indefinite_length")
+            if buf[off + 1] == 0:
+                return off + 2, found
+            raise Malformed("end-of-contents octets with a non-zero length", off, "ber",
+                            code="ber.malformed.eoc")
+        i = _identifier_end(buf, off, end)
+        n = buf[i]
+        if n == 0x80:
+            if not buf[off] & 0x20:
+                raise Malformed("indefinite length on a primitive element", i, "ber",
+                                code="ber.malformed.indefinite_length")
+            if depth >= MAX_DEPTH:
+                raise Malformed(f"indefinite lengths nested deeper than {MAX_DEPTH} levels", off, "ber",
+                                code="ber.malformed.nesting")
+            sub = bytearray()
+            nxt, _ = _definite(buf, i + 1, end, depth + 1, sub, True)
+            out += buf[off:i]
+            out += _length_octets(len(sub))
+            out += sub
+            off = nxt
+            found = True
+            continue
+        tag, cs, ce = read_header(buf, off, end)
+        if buf[off] & 0x20 and ce > cs and depth < MAX_DEPTH and 0x80 in buf[cs:ce]:
+            sub = bytearray()
+            try:
+                _, inner = _definite(buf, cs, ce, depth + 1, sub, False)
+            except DecodeError:
+                inner = False        # content that is not plain TLVs: keep it as it is
+            if inner:
+                out += buf[off:i]
+                out += _length_octets(len(sub))
+                out += sub
+                off = ce
+                found = True
+                continue
+        out += buf[off:ce]
+        off = ce
+    if until_eoc:
+        raise Truncated("indefinite length without its end-of-contents octets", off, "ber",
+                        code="ber.truncated.indefinite_length")
+    return off, found
+
+
+def definite_tlv(buf, off: int = 0, end: int | None = None):
+    """Re-encode the element at ``off`` with definite lengths only.
+
+    Returns ``(octets, element_end)`` -- the re-encoded element and the offset just
+    past the original one (after its end-of-contents octets) -- or None when the
+    element has no indefinite length inside (nothing to do).  Raises
+    :class:`DecodeError` when an indefinite element is not closed before ``end`` or
+    nests deeper than :data:`MAX_DEPTH`.  Nested definite elements are walked only
+    when their content holds an ``0x80`` octet, so the cost is one pass per level.
+    """
+    end = len(buf) if end is None else min(end, len(buf))
+    if off >= end:
+        return None
+    out = bytearray()
+    i = _identifier_end(buf, off, end)
+    if buf[i] == 0x80:
+        if not buf[off] & 0x20:
+            raise Malformed("indefinite length on a primitive element", i, "ber",
+                            code="ber.malformed.indefinite_length")
+        sub = bytearray()
+        nxt, _ = _definite(buf, i + 1, end, 1, sub, True)
+        return bytes(buf[off:i]) + _length_octets(len(sub)) + bytes(sub), nxt
+    if not buf[off] & 0x20:
+        return None
+    try:
+        tag, cs, ce = read_header(buf, off, end)
+        _, found = _definite(buf, cs, ce, 1, out, False)
+    except DecodeError:
+        return None          # not plain BER inside: the decoder's own error stands
+    if not found:
+        return None
+    return bytes(buf[off:i]) + _length_octets(len(out)) + bytes(out), ce
 
 
 def read_int(buf, off: int, end: int) -> int:

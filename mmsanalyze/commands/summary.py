@@ -44,7 +44,11 @@ def facts(cap) -> dict:
                          "clients": int(assoc["client"].str.rsplit(":", n=1).str[0].nunique()) if len(assoc) else 0,
                          "servers": int(assoc["server"].nunique()) if len(assoc) else 0,
                          "password_in_clear": int(assoc["password_in_clear"].sum()) if len(assoc) else 0,
-                         "without_handshake": int((~assoc["handshake"]).sum()) if len(assoc) else 0}
+                         "without_handshake": int((~assoc["handshake"]).sum()) if len(assoc) else 0,
+                         "refused": [{"stream": int(r.stream), "client": r.client, "server": r.server,
+                                      "by": r.end_by, "reason": r.end_reason}
+                                     for r in assoc[assoc["end"] == "refused"].head(TOP).itertuples()]
+                         if len(assoc) else []}
     stats = cap.latency_stats("service")
     mix = []
     for r in stats.itertuples():
@@ -97,6 +101,9 @@ def problems(f) -> list[str]:
     a = f["associations"]
     if a["password_in_clear"]:
         out.append(f"{a['password_in_clear']} association(s) sent an ACSE password in clear text")
+    for r in a.get("refused", ()):
+        out.append(f"association stream {r['stream']} ({r['client']} -> {r['server']}) refused"
+                   + (f" by the {r['by']}" if r["by"] else "") + (f": {r['reason']}" if r["reason"] else ""))
     t = f["transactions"]
     failed = sum(v for k, v in t.items() if k != "ok")
     if failed:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DecodeError, Unsupported
+from ..ber import IndefiniteLength, definite_tlv
+from ..errors import DecodeError, Truncated, Unsupported
 from ..findings import Finding
 from ..net.link import mac_str
 from .data import decode_all_data
-from .pdu import SIM_BIT, decode_goose_pdu, read_l2_header
+from .pdu import HEADER_LEN, SIM_BIT, decode_goose_pdu, read_l2_header
 from .routable import PAYLOAD_GOOSE, parse_session
 
 __all__ = ["GooseCollector", "GOOSE_COLUMNS"]
@@ -61,16 +62,26 @@ class GooseCollector:
         self.frames += 1
         self.bytes += len(data)
         rec = {}
+        notes: list = []
         err = None
         end = len(data)
         try:
-            appid, length, r1, r2, end = read_l2_header(data, l3_offset, end)
+            try:
+                appid, length, r1, r2, end = read_l2_header(data, l3_offset, end)
+            except Truncated as exc:
+                if end - l3_offset < HEADER_LEN:
+                    raise
+                # Length beyond the captured octets (snaplen, cut frame): decode what is there
+                err = exc
+                claimed = data[l3_offset + 2] << 8 | data[l3_offset + 3]
+                appid, length, r1, r2, _ = read_l2_header(data, l3_offset, l3_offset + claimed)
             rec.update(appid=appid, length=length, reserved1=r1, reserved2=r2)
-            decode_goose_pdu(data, l3_offset + 8, end, rec)
+            data, exc = _decode_pdu(data, l3_offset + HEADER_LEN, end, rec, notes)
+            err = err or exc
         except DecodeError as exc:
-            err = exc
+            err = err or exc
         self._row(frame_number, ts, data, rec, err, src_mac, dst_mac, vlan_ids,
-                  vlan_priority, "l2")
+                  vlan_priority, "l2", notes)
 
     def add_routable(self, frame_number: int, ts: float, payload, src_mac=None, dst_mac=None,
                      vlan_ids=(), vlan_priority=None, off: int = 0, end: int | None = None) -> int:
@@ -91,17 +102,14 @@ class GooseCollector:
             if item.tag != PAYLOAD_GOOSE:
                 continue
             rec = {"appid": item.appid, "reserved1": SIM_BIT if item.simulation else 0}
-            err = None
-            try:
-                decode_goose_pdu(payload, item.apdu_start, item.apdu_end, rec)
-            except DecodeError as exc:
-                err = exc
-            self._row(frame_number, ts, payload, rec, err, src_mac, dst_mac, vlan_ids,
-                      vlan_priority, "r-goose")
+            notes: list = []
+            buf, err = _decode_pdu(payload, item.apdu_start, item.apdu_end, rec, notes)
+            self._row(frame_number, ts, buf, rec, err, src_mac, dst_mac, vlan_ids,
+                      vlan_priority, "r-goose", notes)
             n += 1
         return n
 
-    def _row(self, frame, ts, data, rec, err, src, dst, vlan_ids, prio, transport):
+    def _row(self, frame, ts, data, rec, err, src, dst, vlan_ids, prio, transport, notes=()):
         values = types = raw = None
         span = rec.get("all_data")
         if span is not None:
@@ -116,17 +124,18 @@ class GooseCollector:
                     self._values[raw] = hit
             if isinstance(hit, DecodeError):
                 if err is None:
-                    err = hit
-                    err.offset = None if err.offset is None else err.offset + span[0]
-                    err.within("allData").within("goosePdu")
+                    # a new error each time: the cached one stays as decode_all_data made it
+                    err = hit.shifted(span[0]).within("allData").within("goosePdu")
             else:
                 values, types = list(hit[0]), list(hit[1])
+        for note in notes:
+            self.findings.append(Finding(note.code, note.severity, frame, "goose", str(note)))
         error = None
         malformed = False
         if err is not None:
             if err.layer in ("", "ber", "mms"):
                 kind = "unsupported" if isinstance(err, Unsupported) else "malformed"
-                err.layer, err.code = "goose", f"goose.{kind}." + err.code.rsplit(".", 1)[-1]
+                err = err.relabel("goose", f"goose.{kind}." + err.code.rsplit(".", 1)[-1])
             error = str(err)
             malformed = not isinstance(err, Unsupported)
             self.findings.append(Finding(err.code, err.severity, frame, "goose", error))
@@ -188,3 +197,34 @@ class GooseCollector:
         """Per-publisher health table: see :func:`mmsanalyze.analysis.goose.goose_streams`."""
         from ..analysis.goose import goose_streams
         return goose_streams(self.table())
+
+
+def _decode_pdu(buf, off: int, end: int, rec: dict, notes: list):
+    """decode_goose_pdu into ``rec``; returns ``(buffer the spans point into, error or None)``.
+
+    A goosePdu with indefinite lengths (X.690 8.1.3.6) is decoded again from its
+    definite-length re-encoding, spliced into a copy of the frame after the header so
+    the header offsets stay valid.
+    """
+    head = dict(rec)
+    try:
+        decode_goose_pdu(buf, off, end, rec, notes)
+        return buf, None
+    except DecodeError as exc:
+        if not isinstance(exc, IndefiniteLength):
+            return buf, exc
+        try:
+            conv = definite_tlv(buf, off, end)
+        except DecodeError as exc2:
+            return buf, exc2
+        if conv is None:
+            return buf, exc
+    buf = bytes(buf[:off]) + conv[0]
+    rec.clear()
+    rec.update(head)
+    notes.clear()
+    try:
+        decode_goose_pdu(buf, off, len(buf), rec, notes)
+    except DecodeError as exc:
+        return buf, exc
+    return buf, None

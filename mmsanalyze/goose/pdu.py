@@ -23,8 +23,8 @@ goosePdu (IEC 61850-8-1 Annex A, ``IECGoosePdu ::= [APPLICATION 1] IMPLICIT SEQU
 
 from __future__ import annotations
 
-from ..ber import read_bool, read_header, read_utc_time
-from ..errors import DecodeError, Malformed, Truncated, Unsupported
+from ..ber import read_bool, read_header, read_header_lenient, read_utc_time
+from ..errors import DecodeError, Malformed, Tolerated, Truncated, Unsupported
 
 __all__ = [
     "ETHERTYPE_GOOSE", "HEADER_LEN", "SIM_BIT", "GOOSE_PDU_TAG", "GSE_MNGT_PDU_TAG",
@@ -91,7 +91,7 @@ def read_l2_header(buf, off: int, end: int) -> tuple[int, int, int, int, int]:
     return appid, length, r1, r2, off + length
 
 
-def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
+def decode_goose_pdu(buf, off: int, end: int, out: dict, notes: list | None = None) -> dict:
     """Decode the goosePdu TLV at ``off`` into ``out`` and return it.
 
     ``out`` is filled member by member, so on a :class:`DecodeError` the caller
@@ -99,8 +99,15 @@ def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
     dissection).  Members: see :data:`GOOSE_FIELDS`; ``all_data`` and
     ``security`` are ``(content_start, content_end)`` spans into ``buf``; ``t``
     is float epoch seconds and ``t_quality`` the UtcTime quality octet.
+
+    Leniency as in the field (and as tshark decodes): an unsigned member sent with
+    its high bit set (a publisher's ``sqNum`` as ``86 02 ff ff`` at the wrap) is read
+    as the unsigned value (65535) and an unknown member tag is skipped; each is a
+    ``DecodeError`` value (severity note / warning) appended to ``notes`` and
+    decoding goes on.  A member whose length overruns the PDU (a cut frame) is
+    decoded from what is there and then raised as :class:`Truncated`.
     """
-    tag, cs, ce = read_header(buf, off, end)
+    tag, cs, ce, overrun = read_header_lenient(buf, off, end)
     if tag != GOOSE_PDU_TAG:
         if tag == GSE_MNGT_PDU_TAG:
             raise Unsupported("gseMngtPdu (GSE management) is not decoded", off, "goose",
@@ -119,13 +126,21 @@ def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
             ve = vs + buf[pos + 1]
         else:
             try:
-                tag, vs, ve = read_header(buf, pos, ce)
+                tag, vs, ve, cut = read_header_lenient(buf, pos, ce)
             except DecodeError as err:
-                raise err.within("goosePdu", "goose")
+                raise _goose(err).within("goosePdu", "goose") from None
+            if cut is not None and overrun is None:
+                overrun = cut
         member = members.get(tag)
         if member is None:
-            raise Malformed(f"unexpected tag 0x{tag:02x} in goosePdu", pos, "goose",
-                            path=("goosePdu",), code="goose.malformed.tag")
+            if notes is None:
+                raise Malformed(f"unexpected tag 0x{tag:02x} in goosePdu", pos, "goose",
+                                path=("goosePdu",), code="goose.malformed.tag")
+            notes.append(Tolerated(f"unknown tag 0x{tag:02x} in goosePdu skipped", pos, "goose",
+                                   path=("goosePdu",), code="goose.malformed.unknown_tag",
+                                   severity="warning"))
+            pos = ve
+            continue
         name, kind = member
         if name in out:
             raise Malformed(f"{name} appears twice", pos, "goose", path=("goosePdu",),
@@ -139,6 +154,9 @@ def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
                     raise Malformed(f"INTEGER of {n} octets", vs, "goose",
                                     code="goose.malformed.integer")
                 v = int.from_bytes(buf[vs:ve], "big", signed=True)
+                if v < 0 and notes is not None and n <= 4:
+                    v = int.from_bytes(buf[vs:ve], "big")
+                    notes.append(_signed_note(name, buf, vs, ve, v))
                 if not 0 <= v <= _U32_MAX:
                     raise Malformed(f"value {v} outside 0..2^32-1", vs, "goose",
                                     code="goose.malformed.integer")
@@ -150,12 +168,26 @@ def decode_goose_pdu(buf, off: int, end: int, out: dict) -> dict:
             else:
                 out[name] = (vs, ve)
         except DecodeError as err:
-            if err.layer == "ber":
-                err.layer, err.code = "goose", "goose.malformed." + err.code.rsplit(".", 1)[-1]
-            raise err.within(name).within("goosePdu")
+            raise _goose(err).within(name).within("goosePdu") from None
         pos = ve
+    if overrun is not None:
+        raise _goose(overrun).within("goosePdu")
     for name in _REQUIRED:
         if name not in out:
             raise Malformed(f"mandatory {name} missing", ce, "goose", path=("goosePdu",),
                             code="goose.malformed.missing")
     return out
+
+
+def _goose(err: DecodeError) -> DecodeError:
+    """A BER error re-homed under ``goose.malformed.*`` (a new error, ``err`` is unchanged)."""
+    if err.layer in ("", "ber"):
+        return err.relabel("goose", "goose.malformed." + err.code.rsplit(".", 1)[-1])
+    return err
+
+
+def _signed_note(name, buf, vs, ve, v) -> DecodeError:
+    note = Tolerated(f"{name} sent as a negative INTEGER ({bytes(buf[vs:ve]).hex(' ')}); "
+                       f"read as the unsigned value {v}", vs, "goose", path=("goosePdu", name),
+                       code="goose.note.unsigned_high_bit")
+    return note

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import struct
 
-from ..ber import read_bitstring, read_binary_time, read_oid
+from ..ber import IndefiniteLength, definite_tlv, read_bitstring, read_binary_time, read_oid
 from ..errors import Malformed
 from ._tlv import MAX_DEPTH, hdr, kids, tag_key, too_deep
 from .common import object_name
@@ -273,10 +273,18 @@ def decode_data(buf, off: int, end: int, depth: int = 0) -> tuple[str, object]:
     Returns ``(type_name, value)``: ``type_name`` is the Data CHOICE identifier
     (``'structure'``, ``'floating-point'``, ``'utc-time'`` ...) and ``value`` the Python
     form documented in this module.  Nesting deeper than ``ber.MAX_DEPTH`` raises
-    :class:`~mmsanalyze.errors.Malformed` with code ``mms.malformed.nesting``.
+    :class:`~mmsanalyze.errors.Malformed` with code ``mms.malformed.nesting``.  A value
+    with indefinite lengths (X.690 8.1.3.6) is decoded from its definite re-encoding.
     """
-    t, cs, ce = hdr(buf, off, end)
-    name, plain, _ = data_typed(buf, t, cs, ce, depth)
+    try:
+        t, cs, ce = hdr(buf, off, end)
+        name, plain, _ = data_typed(buf, t, cs, ce, depth)
+    except IndefiniteLength:
+        conv = definite_tlv(buf, off, end)
+        if conv is None:
+            raise
+        t, cs, ce = hdr(conv[0], 0, len(conv[0]))
+        name, plain, _ = data_typed(conv[0], t, cs, ce, depth)
     return name, plain
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ber import read_header
+from ..ber import IndefiniteLength, definite_tlv, read_header
 from ..errors import DecodeError, Malformed, Unsupported
 from ._tlv import expect_end, generic, hdr, kids, tag_key
 from .service_error import decode_reject, decode_service_error
@@ -91,8 +91,25 @@ def mms_envelope(buf, off: int = 0, end: int | None = None) -> tuple[str, str | 
     """``(pdu, service, invoke_id)`` of the MMSpdu at ``off`` without decoding bodies.
 
     Reads only the outer header, the invokeID and the service identifier.  Raises
-    :class:`~mmsanalyze.errors.DecodeError` subclasses only.
+    :class:`~mmsanalyze.errors.DecodeError` subclasses only.  A PDU with indefinite
+    lengths (X.690 8.1.3.6) is read from its definite-length re-encoding.
     """
+    try:
+        return _envelope(buf, off, end)
+    except IndefiniteLength:
+        conv = _definite(buf, off, end)
+        if conv is None:
+            raise
+    return _envelope(conv, 0, len(conv))
+
+
+def _definite(buf, off, end):
+    """The MMSpdu at ``off`` re-encoded with definite lengths (None when it has none)."""
+    conv = definite_tlv(buf, off, len(buf) if end is None else end)
+    return None if conv is None else conv[0]
+
+
+def _envelope(buf, off, end):
     try:
         tag, name, cs, ce = _outer(buf, off, end)
         if tag == 0xA0 or tag == 0xA1:
@@ -147,6 +164,11 @@ def looks_like_mms(buf, off: int = 0, end: int | None = None) -> bool:
     if end is None:
         end = len(buf)
     try:
+        conv = definite_tlv(buf, off, end)
+        if conv is not None:
+            if conv[1] != end:
+                return False
+            buf, off, end = conv[0], 0, len(conv[0])
         tag, name, cs, ce = _outer(buf, off, end)
         if ce != end:
             return False
@@ -168,8 +190,6 @@ def looks_like_mms(buf, off: int = 0, end: int | None = None) -> bool:
         return True
     except DecodeError:
         return False
-    except Exception:  # pragma: no cover - defensive: a predicate never raises
-        return False
 
 
 # ---------------------------------------------------------------------------------
@@ -184,7 +204,21 @@ def decode_mms(buf, off: int = 0, end: int | None = None) -> MmsPdu:
     :class:`~mmsanalyze.errors.DecodeError` subclasses: ``Truncated`` when a length
     runs past ``end``, ``Malformed`` (code ``mms.malformed.*`` / ``ber.malformed.*``)
     for content contradicting ISO 9506-2, ``Unsupported`` for an unknown service tag.
+    A PDU with indefinite lengths (X.690 8.1.3.6) is decoded from its definite-length
+    re-encoding (``end`` then still points past the original PDU).
     """
+    try:
+        return _decode(buf, off, end)
+    except IndefiniteLength:
+        conv = definite_tlv(buf, off, len(buf) if end is None else end)
+        if conv is None:
+            raise
+    m = _decode(conv[0], 0, len(conv[0]))
+    return MmsPdu(m.pdu, m.service, m.invoke_id, m.variables, m.error, m.access_results, m.detail,
+                  conv[1])
+
+
+def _decode(buf, off, end) -> MmsPdu:
     try:
         tag, name, cs, ce = _outer(buf, off, end)
         fn = _PDU_DECODERS[tag]

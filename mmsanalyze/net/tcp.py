@@ -132,7 +132,7 @@ class Connection:
     """State of one TCP connection (both directions)."""
 
     __slots__ = ("stream", "key", "client", "server", "syn_seq", "fin", "rst", "data_seen",
-                 "dirs", "user", "first_frame", "first_time", "last_time")
+                 "dirs", "user", "first_frame", "first_time", "last_time", "synack")
 
     def __init__(self, stream: int, key, client, server, frame: int, ts: float):
         self.stream = stream
@@ -143,6 +143,7 @@ class Connection:
         self.fin = [False, False]     # per direction: 0 = client->server, 1 = server->client
         self.rst = False
         self.data_seen = False
+        self.synack = False           # the server's SYN/ACK was seen (the connect was answered)
         self.dirs = None              # [Reassembler, Reassembler] when reassembled
         self.user = None              # the upper layer's per-connection context
         self.first_frame = frame
@@ -197,6 +198,8 @@ class ConnectionTable:
         direction = 0 if a == conn.client else 1
         if flags & SYN and not flags & ACK and conn.syn_seq is None:
             conn.syn_seq = seq
+        elif flags & SYN and flags & ACK:
+            conn.synack = True
         return conn, direction, is_new
 
     def __iter__(self):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ber import children, children_clamped, read_int, read_oid, read_bitstring
+from ..ber import children, children_clamped, definite_tlv, read_int, read_oid, read_bitstring
 from ..errors import DecodeError, Malformed
 
 APDU_NAMES = {0x60: "aarq", 0x61: "aare", 0x62: "rlrq", 0x63: "rlre", 0x64: "abrt"}
@@ -52,6 +52,9 @@ class AcseApdu:
     detail: dict = field(default_factory=dict)
     user_info: list = field(default_factory=list)  # (context_id or None, direct_ref OID or None, start, end)
     problems: list = field(default_factory=list)   # (offset, message) of overrunning lengths cut short
+    #: the buffer ``user_info`` offsets point into: the one given, or the APDU re-encoded
+    #: with definite lengths (offsets from 0) when it used indefinite ones (X.690 8.1.3.6)
+    buf: bytes | None = None
 
 
 def _int_in(buf, s, e):
@@ -88,7 +91,21 @@ def _user_information(buf, s, e, out: AcseApdu) -> None:
 
 
 def parse_acse(buf, off: int = 0, end: int | None = None) -> AcseApdu:
-    end = len(buf) if end is None else end
+    """Decode the ACSE APDU at ``buf[off:end]`` (ISO 8650-1 / X.227); raises only DecodeError.
+
+    ``user_info`` offsets point into ``result.buf`` (``buf`` itself unless the APDU used
+    indefinite lengths and was re-encoded).
+    """
+    end = len(buf) if end is None else min(end, len(buf))
+    conv = definite_tlv(buf, off, end)
+    if conv is not None:
+        buf, off, end = conv[0], 0, len(conv[0])
+    out = _parse_acse(buf, off, end)
+    out.buf = buf
+    return out
+
+
+def _parse_acse(buf, off: int, end: int) -> AcseApdu:
     problems: list = []
     first = next(children_clamped(buf, off, end, problems), None)
     if first is None:

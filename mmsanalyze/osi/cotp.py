@@ -33,6 +33,18 @@ DR_REASONS = {0: "not-specified", 1: "congestion", 2: "session-not-attached", 3:
               132: "mismatched-refs", 133: "protocol-error", 135: "reference-overflow",
               136: "refused", 138: "invalid-length", 139: "ref-unknown"}
 
+#: ER TPDU reject cause (ISO 8073 13.12.3 c)
+ER_CAUSES = {0: "reason-not-specified", 1: "invalid-parameter-code", 2: "invalid-tpdu-type",
+             3: "invalid-parameter-value"}
+
+
+def reason_name(code: int, reason: int | None) -> str | None:
+    """Name of a DR reason or an ER cause (None when there is none)."""
+    if reason is None:
+        return None
+    table = DR_REASONS if code == DR else ER_CAUSES if code == ER else {}
+    return table.get(reason, str(reason))
+
 
 @dataclass(frozen=True, slots=True)
 class Tpdu:
@@ -49,6 +61,8 @@ class Tpdu:
 
 
 def parse_tpdu(buf) -> Tpdu:
+    """Decode one TPDU (ISO 8073 13): its code, references, parameters, DR reason / ER
+    cause and user data.  Raises only :class:`~mmsanalyze.errors.DecodeError`."""
     n = len(buf)
     if n < 2:
         raise Truncated("COTP header cut short", 0, "cotp")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..ber import read_header, children, children_clamped, read_int, read_oid, app
+from ..ber import (read_header, read_header_lenient, children, children_clamped, definite_tlv,
+                   read_int, read_oid, app)
 from ..errors import DecodeError, Malformed, Truncated
 
 MMS_OID = "1.0.9506.2.1"       # ISO 9506-2 mms-abstract-syntax-version1
@@ -47,6 +48,18 @@ class PresPdu:
     results: list = field(default_factory=list)    # CPA/CPR: result names in definition-list order
     detail: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)   # (offset, message) of tolerated faults
+    #: the buffer ``pdvs`` point into: the one given, or its definite-length re-encoding
+    #: when the PPDU used indefinite lengths (X.690 8.1.3.6)
+    buf: bytes | None = None
+
+
+def _definite(buf):
+    """``buf`` with its leading element re-encoded with definite lengths, or None if it has none."""
+    conv = definite_tlv(buf, 0, len(buf))
+    if conv is None:
+        return None
+    octets, end = conv
+    return octets + bytes(buf[end:])
 
 
 def _user_data(buf, tag: int, cs: int, ce: int, out: PresPdu) -> bool:
@@ -87,7 +100,10 @@ def parse_user_data(buf) -> PresPdu:
                         return PresPdu("TD", [(read_int(buf, s2, e2), s3, e3)])
     except DecodeError:
         pass                               # the lenient walk below reports what is wrong
-    out = PresPdu("TD")
+    conv = _definite(buf)
+    if conv is not None:
+        buf = conv
+    out = PresPdu("TD", buf=buf)
     first = next(children_clamped(buf, 0, len(buf), out.problems), None)
     if first is None:
         raise Truncated("presentation user data cut short", 0, "pres")
@@ -147,15 +163,20 @@ _CONNECT_NAMES = {"CN": "CP", "AC": "CPA", "RF": "CPR"}
 def parse_ppdu(buf, spdu: str) -> PresPdu:
     """Decode the PPDU in the user data of session SPDU ``spdu`` (CN -> CP, AC -> CPA,
     RF -> CPR, AB -> ARU/ARP, FN/DN -> data)."""
-    n = len(buf)
+    conv = _definite(buf)
+    if conv is not None:
+        buf = conv
+    out = _ppdu(buf, spdu)
+    out.buf = buf
+    return out
+
+
+def _ppdu(buf, spdu: str) -> PresPdu:
     problems = []
-    try:
-        tag, cs, ce = read_header(buf, 0, n)
-    except Truncated:
-        # The outer length overruns the session user data (seen in an altered capture whose
-        # inner elements are intact).  Wireshark decodes on; so do we, with a finding.
-        tag, cs, _ = read_header(buf, 0, n + 0x10000)
-        ce = n
+    # The outer length may overrun the session user data (seen in an altered capture whose
+    # inner elements are intact).  Wireshark decodes on; so do we, with a finding.
+    tag, cs, ce, overrun = read_header_lenient(buf, 0, len(buf))
+    if overrun is not None:
         problems.append((1, "PPDU length exceeds the session user data"))
     in_connect = spdu in _CONNECT_NAMES
     if tag == SET:                        # CP-type or CPA-PPDU (X.226 8.1, 8.2)
@@ -169,7 +190,7 @@ def parse_ppdu(buf, spdu: str) -> PresPdu:
                     out.problems.append((err.offset, str(err)))
         return out
     if tag == SEQ:                        # CPR-PPDU normal mode, or ARP-PPDU
-        out = PresPdu("CPR" if in_connect else "ARP")
+        out = PresPdu("CPR" if in_connect else "ARP", problems=problems)
         if in_connect:
             _normal_mode(buf, cs, ce, out)
         else:

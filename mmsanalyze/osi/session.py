@@ -16,22 +16,30 @@ from ..errors import Malformed, Truncated
 
 # ISO 8327-1 8.3 SPDU identifiers (SI)
 SPDU_NAMES = {
-    1: "DT", 2: "PT", 5: "EX", 7: "PR", 8: "NF", 9: "FN", 10: "DN", 12: "RF", 13: "CN", 14: "AC",
-    15: "CDO", 16: "OA", 21: "GTC", 22: "GTA", 25: "AB", 26: "AA", 29: "AR", 33: "TD", 34: "RS",
-    41: "MAA", 42: "AE", 45: "ADA", 48: "ED", 49: "MIP", 50: "MIA", 53: "RA", 57: "AD",
+    0: "ER", 1: "DT", 2: "PT", 5: "EX", 7: "PR", 8: "NF", 9: "FN", 10: "DN", 12: "RF", 13: "CN",
+    14: "AC", 15: "CDO", 16: "OA", 21: "GTC", 22: "GTA", 25: "AB", 26: "AA", 29: "AR", 33: "TD",
+    34: "RA", 41: "MAP", 42: "MAA", 45: "AS", 48: "ED", 49: "MIP", 50: "MIA", 53: "RS", 57: "AD",
+    58: "ADA", 61: "CD", 62: "CDA",
 }
 GT_DT = 1
 #: PI/PGI codes that carry user data (ISO 8327-1 8.3.1.x)
 USER_DATA_PGI = (193, 194)
 PI_NAMES = {1: "connection-identifier", 5: "connect-accept-item", 16: "token-item",
             17: "transport-disconnect", 19: "protocol-options", 20: "session-user-requirements",
-            21: "tsdu-max-size", 22: "version-number", 25: "reason-code", 26: "initial-serial-number",
+            21: "tsdu-max-size", 22: "version-number", 23: "initial-serial-number",
+            25: "enclosure-item", 26: "token-setting-item", 49: "serial-number", 50: "reason-code",
             51: "calling-ssap", 52: "called-ssap", 193: "user-data", 194: "extended-user-data",
-            60: "data-overflow", 49: "sync-type-item"}
-#: RF / AB reason codes (ISO 8327-1 8.3.6.11)
-REASON_NAMES = {0: "rejection-by-ssuser", 1: "reason-not-specified", 2: "temporary-congestion",
-                129: "ssap-unknown", 130: "ssuser-not-attached", 131: "congestion",
-                132: "proposed-version-not-supported", 133: "rejected-by-spm", 134: "rejected-by-spm"}
+            60: "data-overflow"}
+#: PI 50 Reason Code of RF (ISO 8327-1 8.3.6.11 / X.225 8.3.6.11).  With value 2 the
+#: octets after the first are SS-user data (the presentation CPR-PPDU of a refused connect).
+REASON_CODE = 50
+REASON_NAMES = {0: "rejection-by-ss-user-reason-not-specified",
+                1: "rejection-by-ss-user-temporary-congestion",
+                2: "rejection-by-ss-user",
+                129: "session-selector-unknown", 130: "ss-user-not-attached-to-ssap",
+                131: "spm-congestion-at-connect-time", 132: "proposed-protocol-versions-not-supported",
+                133: "rejection-by-spm-reason-not-specified",
+                134: "rejection-by-spm-implementation-restriction"}
 #: PI 17 transport-disconnect bits (ISO 8327-1 8.3.9.3): bit 1 = transport connection released
 TRANSPORT_KEPT, TRANSPORT_RELEASED, USER_ABORT, PROTOCOL_ERROR = 0, 1, 2, 4
 
@@ -80,6 +88,11 @@ def _params(buf, i: int, end: int, out: dict, depth: int = 0, problems: list | N
                 problems.append((i, "user-data PGI with length 0 before the user data"))
                 return buf[j:end]
             user = buf[j:j + ln]
+        elif code == REASON_CODE and ln >= 1:
+            out[name] = buf[j]
+            out["reason"] = REASON_NAMES.get(buf[j], str(buf[j]))
+            if ln > 1 and user is None:
+                user = buf[j + 1:j + ln]         # SS-user data after the reason octet
         elif code in (1, 5) and depth == 0:      # PGIs holding PIs
             sub: dict = {}
             _params(buf, j, j + ln, sub, 1)
@@ -90,6 +103,30 @@ def _params(buf, i: int, end: int, out: dict, depth: int = 0, problems: list | N
             out[name] = bytes(buf[j:j + ln]).hex()
         i = j + ln
     return user
+
+
+def looks_like_session(buf) -> bool:
+    """Whether a transport SDU is a session SPDU at all, by tshark's test (``dissect_ses_heur``).
+
+    The first octet must be a known SPDU identifier (and, after a Give Tokens, the second
+    SPDU's too); ``0x32`` followed by an unknown parameter code is a Siemens S7 PDU, not
+    MIA; and the SPDU length must not exceed the octets present.  Anything else is plain
+    user data on COTP (tshark shows it as "Data"), not a malformed session unit.
+    """
+    n = len(buf)
+    if n < 2 or buf[0] not in SPDU_NAMES:
+        return False
+    si = buf[0]
+    if si == GT_DT and n >= 4 and buf[2] not in SPDU_NAMES:
+        return False
+    if si == 0x32 and n >= 3 and buf[2] not in PI_NAMES:
+        return False
+    li = buf[1]
+    if li == 255:
+        if n < 4:
+            return False
+        li = (buf[2] << 8) | buf[3]
+    return li <= n
 
 
 def parse_spdus(buf) -> SessionPdu:

@@ -22,9 +22,9 @@ from ..mms import mms_envelope, looks_like_mms
 from ..mms.names import PDU_TAGS
 from ..records import OsiEvent, PduRecord, VIA_ACSE, VIA_COTP, VIA_PRES, VIA_PRES_INFERRED
 from .acse import parse_acse, APDU_NAMES
-from .cotp import CotpReassembler, DT, parse_tpdu
+from .cotp import CotpReassembler, DT, parse_tpdu, reason_name
 from .presentation import MMS_OID, SYNTAX_NAMES, parse_ppdu, parse_user_data
-from .session import parse_spdus
+from .session import looks_like_session, parse_spdus
 from .tpkt import TpktFramer
 
 #: First octets of the MMSpdu CHOICE alternatives (ISO 9506-2 7.1): [0]-[4], [7]-[10], [13]
@@ -41,7 +41,7 @@ class OsiConnection:
     """
 
     __slots__ = ("stream", "endpoints", "out", "findings", "tpkt", "cotp", "contexts",
-                 "inferred_noted", "inferred", "pdus")
+                 "inferred_noted", "inferred", "pdus", "data_noted")
 
     def __init__(self, stream: int, endpoints, out: list, findings: list, synced=(True, True)):
         self.stream = stream
@@ -54,6 +54,7 @@ class OsiConnection:
         self.inferred_noted = False
         self.inferred: set = set()
         self.pdus = [0, 0]
+        self.data_noted = False
 
     # -- findings -------------------------------------------------------------------------
     def _finding(self, frame: int, err: DecodeError, layer: str) -> None:
@@ -98,6 +99,7 @@ class OsiConnection:
         detail.update(tp.params)
         if tp.reason is not None:
             detail["reason"] = tp.reason
+            detail["reason_name"] = reason_name(tp.code, tp.reason)
         self.out.append(OsiEvent(frame, ts, self.stream, d, "cotp", tp.name, detail))
 
     # -- Session ---------------------------------------------------------------------------
@@ -108,6 +110,15 @@ class OsiConnection:
         if sdu[0] in _MMS_FIRST:
             # ISO 9506 directly on COTP: no session SPDU identifier is >= 0x80 (ISO 8327-1 8.3)
             self._mms(d, frame, ts, sdu, 0, n, VIA_COTP)
+            return
+        if not looks_like_session(sdu):
+            # plain user data on COTP (not a session SPDU), as tshark classifies it
+            self.out.append(OsiEvent(frame, ts, self.stream, d, "cotp", "data", {"length": n}))
+            if not self.data_noted:
+                self.data_noted = True
+                self._note(frame, "cotp.non_session_data", "note", "cotp",
+                           f"COTP user data that is not a session SPDU (first octet 0x{sdu[0]:02x}); "
+                           "not decoded as OSI/MMS")
             return
         try:
             sp = parse_spdus(sdu)
@@ -137,8 +148,9 @@ class OsiConnection:
             self.out.append(OsiEvent(frame, ts, self.stream, d, "pres", pres.name, detail))
         for off, msg in pres.problems:
             self._note(frame, "pres.malformed", "warning", "pres", f"{msg}; decoding went on")
+        pbuf = ud if pres.buf is None else pres.buf
         for cid, s, e in pres.pdvs:
-            self._pdv(d, frame, ts, ud, cid, s, e, sp.name)
+            self._pdv(d, frame, ts, pbuf, cid, s, e, sp.name)
 
     # -- Presentation data values -------------------------------------------------------------
     def _pdv(self, d, frame, ts, buf, cid, s, e, spdu: str) -> None:
@@ -177,6 +189,8 @@ class OsiConnection:
         self.out.append(OsiEvent(frame, ts, self.stream, d, "acse", apdu.name, apdu.detail))
         for off, msg in apdu.problems:
             self._note(frame, "acse.malformed", "warning", "acse", f"{msg}; decoding went on")
+        if apdu.buf is not None:
+            buf = apdu.buf
         for cid, oid, s2, e2 in apdu.user_info:
             if s2 >= e2:
                 continue

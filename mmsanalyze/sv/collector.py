@@ -28,7 +28,7 @@ from ..findings import Finding
 from ..net.link import mac_str
 from ..goose.routable import PAYLOAD_SV, parse_session
 from .le92 import LE_BLOCK, le_columns
-from .pdu import SvFrame, decode_sav_pdu, decode_sv
+from .pdu import SvFrame, _definite_retry, decode_sav_pdu, decode_sv
 
 __all__ = ["SvCollector", "SV_COLUMNS", "MAX_LAYOUTS_PER_LENGTH", "PACK_EVERY"]
 
@@ -182,8 +182,11 @@ class SvCollector:
         except DecodeError as err:
             self._malformed(frame, ts, data, src, dst, vlans, prio, None, err, "l2")
             return
-        if fr.error is not None or not fr.asdus:
-            self._malformed(frame, ts, data, src, dst, vlans, prio, fr, fr.error, "l2")
+        if fr.error is not None or not fr.asdus or fr.buf is not None:
+            # fr.buf: the savPdu used indefinite lengths and was decoded from its
+            # definite re-encoding -- a loose row, not a fast-path layout
+            self._malformed(frame, ts, data if fr.buf is None else fr.buf, src, dst, vlans, prio,
+                            fr, fr.error, "l2")
             return
         L = _Layout(data, l3, src, dst, vlans, prio, fr)
         L = self._by_sig.setdefault(L.sig, L)
@@ -216,14 +219,18 @@ class SvCollector:
             asdus: list = []
             state = {"no_asdu": None, "security": False}
             err = None
+            buf = payload
             try:
                 decode_sav_pdu(payload, item.apdu_start, item.apdu_end, asdus, state)
             except DecodeError as exc:
                 err = exc
+                conv = _definite_retry(exc, payload, item.apdu_start, item.apdu_end)
+                if conv is not None:
+                    buf, asdus, state, err = conv
             fr = SvFrame(item.appid, item.apdu_end - item.apdu_start + 8,
                          SIM_BIT if item.simulation else 0, 0, state["no_asdu"],
                          state["security"], tuple(asdus), item.apdu_end, err)
-            n += self._loose_rows(frame_number, ts, payload, src_mac, dst_mac, vlan_ids,
+            n += self._loose_rows(frame_number, ts, buf, src_mac, dst_mac, vlan_ids,
                                   vlan_priority, fr, err, "r-sv")
         return n
 
@@ -424,5 +431,5 @@ class SvCollector:
 def _as_sv(err: DecodeError) -> DecodeError:
     if err.layer in ("", "ber", "goose"):
         kind = "unsupported" if err.kind == "unsupported" else "malformed"
-        err.layer, err.code = "sv", f"sv.{kind}." + err.code.rsplit(".", 1)[-1]
+        return err.relabel("sv", f"sv.{kind}." + err.code.rsplit(".", 1)[-1])
     return err

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..ber import read_header, read_str, read_utc_time
+from ..ber import IndefiniteLength, definite_tlv, read_header_lenient, read_str, read_utc_time
 from ..errors import DecodeError, Malformed, Truncated
 
 __all__ = ["ETHERTYPE_SV", "SAV_PDU_TAG", "SvAsdu", "SvFrame", "decode_sv", "decode_sav_pdu",
@@ -76,6 +76,9 @@ class SvFrame(NamedTuple):
     asdus: tuple          # SvAsdu, possibly partial when ``error`` is set
     pdu_end: int          # offset just after the savPdu (APPID + Length)
     error: DecodeError | None
+    #: None, or the frame with the savPdu re-encoded with definite lengths (it used
+    #: indefinite ones, X.690 8.1.3.6): the ``spans`` of the ASDUs point into it
+    buf: bytes | None = None
 
 
 def _uint(buf, cs: int, ce: int, name: str) -> int:
@@ -114,13 +117,40 @@ def decode_sv(buf, off: int, end: int | None = None) -> SvFrame:
         pdu_end = end
     asdus: list = []
     state = {"no_asdu": None, "security": False}
+    conv_buf = None
     try:
         decode_sav_pdu(buf, off + 8, pdu_end, asdus, state)
     except DecodeError as exc:
+        conv = _definite_retry(exc, buf, off + 8, pdu_end)
+        if conv is not None:
+            conv_buf, asdus, state, exc = conv
         if err is None:
             err = exc
     return SvFrame(appid, length, r1, r2, state["no_asdu"], state["security"], tuple(asdus),
-                   pdu_end, err)
+                   pdu_end, err, conv_buf)
+
+
+def _definite_retry(exc: DecodeError, buf, off: int, end: int):
+    """After ``exc`` from :func:`decode_sav_pdu`: when it is an indefinite length, decode the
+    savPdu at ``off`` again from its definite re-encoding (spliced into a copy of ``buf``
+    after ``off``).  Returns ``(new_buf, asdus, state, error or None)`` or None."""
+    if not isinstance(exc, IndefiniteLength):
+        return None
+    try:
+        conv = definite_tlv(buf, off, end)
+    except DecodeError:
+        return None
+    if conv is None:
+        return None
+    new = bytes(buf[:off]) + conv[0]
+    asdus: list = []
+    state = {"no_asdu": None, "security": False}
+    try:
+        decode_sav_pdu(new, off, len(new), asdus, state)
+        err = None
+    except DecodeError as exc2:
+        err = exc2
+    return new, asdus, state, err
 
 
 def decode_sav_pdu(buf, off: int, end: int, asdus: list, state: dict) -> None:
@@ -178,26 +208,26 @@ def decode_sav_pdu(buf, off: int, end: int, asdus: list, state: dict) -> None:
 
 
 def _hdr(buf, pos: int, end: int, state: dict, where: tuple):
-    """read_header that keeps going when a length overruns ``end`` (Wireshark-style).
+    """ber.read_header_lenient, under ``sv.malformed.*`` and the breadcrumb ``where``.
 
-    The content end is clamped to ``end`` and the first overrun is kept in
-    ``state['overrun']``; :func:`decode_sav_pdu` raises it once the walk is over.
+    A length overrunning ``end`` is clamped so the fields that are there still decode
+    (Wireshark-style); the first overrun is kept in ``state['overrun']`` and
+    :func:`decode_sav_pdu` raises it once the walk is over.
     """
     try:
-        return read_header(buf, pos, end)
+        tag, cs, ce, overrun = read_header_lenient(buf, pos, end)
     except DecodeError as exc:
-        _sv(exc).path = where + exc.path
-        if exc.code != "sv.malformed.length" or buf[pos] & 0x1F == 0x1F:
-            raise
-        state.setdefault("overrun", exc)
-        return buf[pos], exc.offset, end
+        raise _sv(exc, where) from None
+    if overrun is not None:
+        state.setdefault("overrun", _sv(overrun, where))
+    return tag, cs, ce
 
 
-def _sv(exc: DecodeError) -> DecodeError:
-    """Re-home a BER error under the sv.malformed.* namespace."""
+def _sv(exc: DecodeError, where: tuple = ()) -> DecodeError:
+    """A new error: ``exc`` re-homed under sv.malformed.* with ``where`` before its path."""
     if exc.layer in ("", "ber"):
-        exc.layer, exc.code = "sv", "sv.malformed." + exc.code.rsplit(".", 1)[-1]
-    return exc
+        exc = exc.relabel("sv", "sv.malformed." + exc.code.rsplit(".", 1)[-1])
+    return exc.relabel(path=where + exc.path) if where else exc
 
 
 def _asdu(buf, cs: int, ce: int, asdus: list, state: dict, where: tuple) -> None:
@@ -225,8 +255,7 @@ def _asdu(buf, cs: int, ce: int, asdus: list, state: dict, where: tuple) -> None
                 elif name != "seq_data":
                     f[name] = _uint(buf, vs, ve, name)
             except DecodeError as exc:
-                _sv(exc).path = where + (name,) + exc.path
-                raise
+                raise _sv(exc, where + (name,)) from None
             pos = ve
         if "overrun" not in state:
             for name in _REQUIRED:
