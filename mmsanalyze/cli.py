@@ -16,17 +16,49 @@ from .errors import CaptureError
 
 EXIT_USAGE = 2
 
+#: Highest TCP port number.
+MAX_PORT = 65535
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``-c``: tshark refuses 0 and negative counts)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} is not a positive integer (use 1 or more)")
+    return v
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port number 1..65535."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1 <= v <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{v} is not a TCP port number (1..{MAX_PORT})")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options give one line (``mmsanalyze CMD: ...``) and exit status 2, like unusable input."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
 
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("capture", nargs="?", help="capture file (pcap, pcapng, gzip-compressed)")
     p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style)")
     p.add_argument("-i", dest="interface", metavar="IFACE", help="capture live on this interface (root)")
-    p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("-c", dest="count", type=positive_int, metavar="N", help="stop after N frames")
     p.add_argument("-f", dest="capture_filter", metavar="BPF",
                    help="live capture filter (tcpdump syntax), e.g. 'tcp port 102 or ether proto 0x88b8'")
     p.add_argument("-a", dest="autostop", metavar="duration:SEC",
                    help="live capture: stop after SEC seconds (tshark's -a duration:SEC)")
-    p.add_argument("--port", type=int, action="append", default=[], metavar="N",
+    p.add_argument("--port", type=port_number, action="append", default=[], metavar="N",
                    help="also decode TPKT/ISO on TCP port N (repeatable), like tshark -d tcp.port==N,tpkt")
     p.add_argument("-d", dest="decode_as", action="append", default=[], metavar="tcp.port==N,tpkt",
                    help="tshark-style decode-as for extra TPKT ports")
@@ -54,9 +86,8 @@ def _command_module(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="mmsanalyze",
-                                 description="IEC 61850 MMS / GOOSE / SV capture analyzer")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    ap = _Parser(prog="mmsanalyze", description="IEC 61850 MMS / GOOSE / SV capture analyzer")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         mod = _command_module(name)
         if mod is None:
@@ -78,9 +109,9 @@ def ports_of(args) -> tuple:
         s = spec.replace(" ", "")
         if s.startswith("tcp.port==") and "," in s:
             try:
-                ports.append(int(s[len("tcp.port=="):s.index(",")]))
+                ports.append(port_number(s[len("tcp.port=="):s.index(",")]))
                 continue
-            except ValueError:
+            except argparse.ArgumentTypeError:
                 pass
         raise CaptureError(f"unsupported decode-as '{spec}' (use tcp.port==N,tpkt)")
     return tuple(sorted(set(ports)))
@@ -104,19 +135,9 @@ def live_options(args) -> dict:
 
 
 def open_frames(args):
-    """The frame source named by the arguments (file or interface)."""
-    from .io import open_source
-    src = args.interface or args.read_file or args.capture
-    if not src:
-        raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    reader = open_source(src, **live_options(args))
-    from .net.link import SUPPORTED_LINKTYPES, linktype_name
-    kinds = getattr(reader, "linktypes", None)
-    if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):
-        reader.close()
-        names = ", ".join(f"{linktype_name(k)} ({k})" for k in sorted(kinds))
-        raise CaptureError(f"{src}: unsupported link type {names}; supported: Ethernet, Linux cooked "
-                           "v1/v2, raw IPv4/IPv6, BSD loopback/null")
+    """The frame source named by the arguments: ``(reader, frames)`` (see commands._common.open_reader)."""
+    from .commands._common import open_reader
+    reader = open_reader(args)
     if args.count:
         import itertools
         return reader, itertools.islice(reader, args.count)
@@ -131,12 +152,18 @@ GC_THRESHOLD = (100_000, 50, 100)
 def main(argv=None) -> int:
     import gc
     gc.set_threshold(*GC_THRESHOLD)
+    from .commands._common import check_args, safe_streams
+    safe_streams()
     ap = build_parser()
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as stop:          # --help, --version, or a bad option (one line, status 2)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     if not args.command:
         ap.print_help()
         return EXIT_USAGE
     try:
+        check_args(args)
         return args.run(args)
     except CaptureError as err:
         print(f"mmsanalyze: {err}", file=sys.stderr)
@@ -149,6 +176,10 @@ def main(argv=None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as err:            # e.g. an output file that cannot be written
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"mmsanalyze: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 try:

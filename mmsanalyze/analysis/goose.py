@@ -256,12 +256,75 @@ def _anomalies(r) -> tuple[str, bool]:
     return "; ".join(notes), sus
 
 
+#: Sequences followed at once when attributing frames to publishers (bounds the work
+#: per frame on a capture full of forged counters).
+MAX_CHAINS = 64
+
+
+def attribute_frames(st, sq) -> tuple:
+    """Which frames of one publisher (stNum / sqNum arrays in capture order) cause its
+    anomalies: ``(foreign, repeat, event)`` boolean arrays.
+
+    Frames are followed as sequences: a frame continues the sequence whose stNum it
+    repeats with a higher sqNum, or starts a new one (a new stNum forks from the
+    current state, which stays open; an older state or a restart starts afresh).  A
+    sequence that begins while an earlier genuine sequence goes on afterwards is
+    *foreign* (an injected or replayed stream interleaved with the publisher's own):
+    all of its frames are marked, and the publisher's own frames are not, whatever
+    their stNum.  A sequence that takes over when the previous one stops is the
+    publisher's next state (an event).  ``repeat`` marks a frame repeating or going
+    back on its own sequence's sqNum; ``event`` the first frame of each genuine
+    sequence after the first.
+    """
+    n = len(st)
+    chain_of = np.full(n, -1, dtype=np.int64)
+    chains: list = []                # [st, sq, first index, last index]
+    repeat = np.zeros(n, dtype=bool)
+    for i in range(n):
+        s_i, q_i = st[i], sq[i]
+        if s_i != s_i or q_i != q_i:  # NaN
+            continue
+        best = None
+        for k in range(len(chains) - 1, max(-1, len(chains) - 1 - MAX_CHAINS), -1):
+            c = chains[k]
+            if c[0] == s_i:
+                best = k
+                break
+        if best is not None:
+            c = chains[best]
+            if q_i <= c[1]:
+                repeat[i] = True
+            else:
+                c[1] = q_i
+            c[3] = i
+            chain_of[i] = best
+            continue
+        chains.append([s_i, q_i, i, i])
+        chain_of[i] = len(chains) - 1
+    genuine = []
+    foreign_chain = np.zeros(len(chains), dtype=bool)
+    for k, c in enumerate(chains):
+        if any(chains[g][2] < c[2] < chains[g][3] for g in genuine):
+            foreign_chain[k] = True
+        else:
+            genuine.append(k)
+    foreign = np.zeros(n, dtype=bool)
+    event = np.zeros(n, dtype=bool)
+    ok = chain_of >= 0
+    foreign[ok] = foreign_chain[chain_of[ok]]
+    for k in genuine[1:]:
+        event[chains[k][2]] = True
+    return foreign, repeat & ~foreign, event
+
+
 def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> str:
     """GOOSE event timeline per publisher, as a PNG at ``path``; returns ``path``.
 
     Top: one lane per publisher (gocbRef, APPID): a dot per message, a triangle
-    per event (new stNum, annotated with the stNum), a red cross per message from
-    an older state or with a repeated / older sqNum.  Bottom: sqNum over time
+    per event (new stNum, annotated with the stNum), a red cross on each frame of a
+    sequence that contradicts the publisher's own (see :func:`attribute_frames`: the
+    injected frames, not the genuine ones they contradict), an orange plus on a
+    repeated or older sqNum.  Bottom: sqNum over time
     (log scale), the retransmission sawtooth that restarts at each event.  The
     ``max_publishers`` busiest publishers are drawn.
     """
@@ -274,6 +337,9 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> 
     pubs = ok.groupby(keys, dropna=False).size().sort_values(ascending=False) if len(ok) \
         else pd.Series(dtype=int)
     shown = list(pubs.index[:max_publishers])
+    if not shown:
+        from ..plots import _empty
+        return _empty(path, "GOOSE publishers: events and retransmissions", "no GOOSE in this capture")
     lane_h = max(2.5, 0.35 * len(shown) + 1)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, lane_h + 3.5), sharex=True,
                                    gridspec_kw={"height_ratios": [lane_h, 3.0]})
@@ -292,16 +358,15 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> 
             color = cmap(i % cmap.N)
             y = np.full(len(tt), float(i))
             ax1.plot(tt, y, ".", color=color, ms=3)
-            newest = np.maximum.accumulate(st)
-            event = np.r_[False, st[1:] > newest[:-1]]
+            foreign, repeat, event = attribute_frames(st, sq)
             ax1.plot(tt[event], y[event], "^", color=color, ms=8, mec="black", mew=0.5)
             for x, v in list(zip(tt[event], st[event]))[:40]:
                 ax1.annotate(f"{int(v)}", (x, i), xytext=(2, 5), textcoords="offset points",
                              fontsize=6)
-            bad = np.r_[False, st[1:] < newest[:-1]] | np.r_[
-                False, (st[1:] == st[:-1]) & (sq[1:] <= sq[:-1])]
-            if bad.any():
-                ax1.plot(tt[bad], y[bad], "x", color="red", ms=8, mew=1.8)
+            if foreign.any():
+                ax1.plot(tt[foreign], y[foreign], "x", color="red", ms=8, mew=1.8)
+            if repeat.any():
+                ax1.plot(tt[repeat], y[repeat], "+", color="darkorange", ms=9, mew=1.8)
             ax2.plot(tt, sq + 1, ".", color=color, ms=3)
             ref = str(key[2]).replace("$", r"\$")
             appid = f"0x{int(key[1]):04X}" if not pd.isna(key[1]) else "?"
@@ -310,7 +375,8 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> 
         ax1.set_yticklabels(labels, fontsize=7)
         ax1.set_ylim(len(shown) - 0.5, -0.5)
         ax1.plot([], [], "^", color="grey", mec="black", mew=0.5, label="event (new stNum)")
-        ax1.plot([], [], "x", color="red", mew=1.8, label="older state / repeated sqNum")
+        ax1.plot([], [], "x", color="red", mew=1.8, label="foreign sequence (contradicts the publisher's own)")
+        ax1.plot([], [], "+", color="darkorange", mew=1.8, label="repeated / older sqNum")
         ax1.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
                    frameon=False, borderaxespad=0.2)
         title = "GOOSE publishers: events and retransmissions"

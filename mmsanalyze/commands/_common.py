@@ -37,11 +37,105 @@ def add_table_options(p, plot: str | None = None, formats=("table", "csv", "json
 def load(args):
     """The :class:`~mmsanalyze.api.Capture` named by the source options."""
     from ..api import read_capture
+    reader = open_reader(args)
+    return read_capture(reader, ports=ports_of(args), progress=show_progress(), count=args.count)
+
+
+#: What the link layer understands (for the "unsupported link type" message).
+SUPPORTED_LINKS = "Ethernet, Linux cooked v1/v2, raw IPv4/IPv6, BSD loopback/null"
+
+
+def open_reader(args):
+    """Open the frame source named by the arguments (file or interface), the same way for
+    every command: a capture whose link types are all unsupported is refused here
+    (:class:`CaptureError`, exit status 2), before anything is analysed."""
+    from ..io import open_source
+    from ..net.link import SUPPORTED_LINKTYPES, linktype_name
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count,
-                        **live_options(args))
+    reader = open_source(src, **live_options(args))
+    kinds = getattr(reader, "linktypes", None)
+    if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):
+        reader.close()
+        names = ", ".join(_linktype_label(k, linktype_name(k)) for k in sorted(kinds))
+        raise CaptureError(f"{src}: unsupported link type {names}; supported: {SUPPORTED_LINKS}")
+    return reader
+
+
+def _linktype_label(number: int, name: str) -> str:
+    return name if name == f"linktype {number}" else f"{name} ({number})"
+
+
+# -- checks every command gets before reading anything --------------------------------
+
+#: Options that name a file to write (checked before the capture is read).
+OUTPUT_OPTIONS = ("output", "plot", "plot_time")
+#: Table files --output writes (by file name extension).
+OUTPUT_EXTENSIONS = (".parquet", ".pq", ".csv", ".json")
+#: Image formats the plots are written in (by file name extension).
+PLOT_EXTENSIONS = (".png", ".svg", ".pdf")
+
+
+def check_args(args) -> None:
+    """Refuse, before the capture is read, what would fail only at the end: an output or
+    plot file in a missing directory, a plot name with an unknown extension (a name
+    without extension gets ``.png``, and the message says the real name)."""
+    for opt in OUTPUT_OPTIONS:
+        path = getattr(args, opt, None)
+        if not path:
+            continue
+        flag = "--" + opt.replace("_", "-")
+        if opt == "output" and os.path.splitext(path)[1].lower() not in OUTPUT_EXTENSIONS:
+            raise CaptureError(f"--output {path}: use a .parquet, .csv or .json file name")
+        if opt.startswith("plot"):
+            ext = os.path.splitext(path)[1].lower()
+            if not ext:
+                path = path + ".png"
+                setattr(args, opt, path)
+            elif ext not in PLOT_EXTENSIONS:
+                raise CaptureError(f"{flag} {path}: unknown image type '{ext}' "
+                                   f"(use {', '.join(PLOT_EXTENSIONS)})")
+        check_writable(path, flag)
+
+
+def check_writable(path, flag: str) -> None:
+    """One-line error when ``path`` cannot be created (missing directory, a directory)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise CaptureError(f"{flag} {path}: directory {os.path.dirname(path) or parent} does not exist")
+    if os.path.isdir(path):
+        raise CaptureError(f"{flag} {path}: is a directory")
+    if not os.access(parent, os.W_OK):
+        raise CaptureError(f"{flag} {path}: directory {parent} is not writable")
+
+
+#: What replaces characters that the terminal's encoding cannot show.
+ASCII_FALLBACK = {"\u2192": "->", "\u2026": "...", "\u00b5": "u", "\u2013": "-", "\u2014": "-",
+                  "\u2264": "<=", "\u2265": ">=", "\u00d7": "x"}
+
+
+def _ascii_fallback(err):
+    text = err.object[err.start:err.end]
+    return "".join(ASCII_FALLBACK.get(ch, "?") for ch in text), err.end
+
+
+def safe_streams() -> None:
+    """stdout/stderr that are not UTF-8 (``LANG=C``, ``PYTHONIOENCODING=ascii``, a latin-1
+    console) get an ASCII fallback (``->`` for the arrow, ``...`` for the ellipsis)
+    instead of a UnicodeEncodeError."""
+    import codecs
+    try:
+        codecs.lookup_error("mmsanalyze.ascii")
+    except LookupError:
+        codecs.register_error("mmsanalyze.ascii", _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        enc = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+        if enc and not enc.startswith("utf") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="mmsanalyze.ascii")
+            except (ValueError, OSError):
+                pass
 
 
 def show_progress() -> bool:
@@ -157,6 +251,7 @@ def to_parquet(df, path) -> None:
 
 def write_output(df, path) -> None:
     """``--output``: by extension .parquet, .csv or .json."""
+    check_writable(path, "--output")
     ext = os.path.splitext(path)[1].lower()
     if ext in (".parquet", ".pq"):
         to_parquet(df, path)
