@@ -349,6 +349,13 @@ class Capture:
             raise RuntimeError("SV support (mmsanalyze.sv) is not available")
         return self._cached("sv_samples", self.sv_collector.samples)
 
+    def control_sequences(self):
+        """One row per control sequence (Select / Operate / Cancel of one control object and
+        command, with its CommandTermination, LastApplError and AddCause, latencies and
+        originator), grouped from :meth:`controls`."""
+        from .analysis.control_sequences import control_sequences
+        return self._cached("control_sequences", lambda: control_sequences(self.controls()))
+
     def findings(self):
         """Decoding findings (capture file, pipeline, GOOSE, SV) as a table."""
         from .analysis.findings import findings_table
@@ -384,7 +391,7 @@ def _tell(f) -> int:
 
 def _specs():
     """(section title, Capture method, column spec) of every documented table."""
-    from .analysis import (associations, controls, errors, files, findings, latency, pdus, reports, traffic,
+    from .analysis import (associations, control_sequences, controls, errors, files, findings, latency, pdus, reports, traffic,
                            transactions)
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
@@ -395,6 +402,7 @@ def _specs():
          {k: v for k, v in reports.REASSEMBLED_COLUMNS.items() if k not in reports.COLUMNS}),
         ("report_cadence()", "report_cadence", reports.CADENCE_COLUMNS),
         ("controls()", "controls", controls.COLUMNS),
+        ("control_sequences()", "control_sequences", control_sequences.COLUMNS),
         ("errors()", "errors", errors.COLUMNS),
         ("associations()", "associations", associations.COLUMNS),
         ("files()", "files", files.COLUMNS),

@@ -17,7 +17,7 @@ from ..cli import dumps, live_options, ports_of
 from ..errors import CaptureError
 
 #: Columns holding epoch times (shown relative to the first frame in table format).
-TIME_COLUMNS = {"time", "start", "end", "end_time", "request_time", "response_time", "first_time",
+TIME_COLUMNS = {"time", "start", "start_time", "end", "end_time", "request_time", "response_time", "first_time",
                 "last_time", "time_of_entry"}
 #: Widest cell of an object/text column in table format.
 MAX_CELL = 48
