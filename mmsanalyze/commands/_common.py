@@ -63,6 +63,13 @@ def open_reader(args):
     return reader
 
 
+def check_capture_file(args) -> str:
+    """The capture file named by the arguments, after the same checks as :func:`open_reader`
+    (for commands that hand the path to another program, e.g. tshark)."""
+    open_reader(args).close()
+    return args.read_file or args.capture
+
+
 def _linktype_label(number: int, name: str) -> str:
     return name if name == f"linktype {number}" else f"{name} ({number})"
 
