@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import sys
 
@@ -17,21 +18,89 @@ from ..cli import dumps, live_options, ports_of
 from ..errors import CaptureError
 
 #: Columns holding epoch times (shown relative to the first frame in table format).
-TIME_COLUMNS = {"time", "start", "start_time", "end", "end_time", "request_time", "response_time", "first_time",
+TIME_COLUMNS = {"time", "start", "start_time", "second", "end", "end_time", "request_time", "response_time", "first_time",
                 "last_time", "time_of_entry"}
 #: Widest cell of an object/text column in table format.
 MAX_CELL = 48
 
 
 def add_table_options(p, plot: str | None = None, formats=("table", "csv", "json")) -> None:
-    """--format, --output, --columns (and --plot PNG when ``plot`` describes it)."""
+    """--format, --output, --columns, -Y, -t (and --plot PNG when ``plot`` describes it)."""
     p.add_argument("--format", "-T", dest="format", choices=formats, default="table",
                    help="output format (default: table)")
     p.add_argument("--output", "-o", metavar="FILE",
                    help="also write the table to FILE: .parquet (needs pyarrow), .csv or .json")
     p.add_argument("--columns", metavar="A,B,...", help="only these columns (any format)")
+    p.add_argument("-Y", dest="filter", metavar="FILTER",
+                   help="display filter on the table's columns, e.g. \"status != ok && latency_ms > 100\" "
+                        "(time_relative / time_epoch: seconds since the first frame / epoch)")
+    add_time_format(p)
     if plot:
         p.add_argument("--plot", metavar="PNG", help=plot)
+
+
+#: tshark's -t formats: relative, epoch, absolute (local), absolute with date, UTC, UTC with date.
+TIME_FORMATS = ("r", "e", "a", "ad", "u", "ud")
+
+
+def add_time_format(p) -> None:
+    """``-t r|e|a|ad|u|ud``: how times are shown (tshark's -t)."""
+    p.add_argument("-t", dest="time_format", choices=TIME_FORMATS, default="r",
+                   help="how table times are shown: r relative to the first frame (default), e epoch, "
+                        "a local time of day, ad local date and time, u / ud the same in UTC "
+                        "(csv/json always carry epoch seconds)")
+
+
+def format_time(v, t0, fmt: str = "r", whole: bool = False) -> str:
+    """One time value as ``-t`` shows it (``whole``: a whole-second column like ``second``)."""
+    import time as _time
+    if fmt == "e" or (fmt == "r" and t0 is None):
+        return f"{int(v)}" if whole else f"{v:.6f}"
+    if fmt == "r":
+        return f"{int(v - math.floor(t0))}" if whole else f"{v - t0:.6f}"
+    tm = _time.gmtime(v) if fmt.startswith("u") else _time.localtime(v)
+    text = _time.strftime("%Y-%m-%d %H:%M:%S" if fmt.endswith("d") else "%H:%M:%S", tm)
+    return text if whole else text + f".{int(round((v % 1) * 1e6)) % 1000000:06d}"
+
+
+def time_value(v, t0, args) -> float:
+    """What ``time`` means in a -Y filter: what the output shows (seconds since the first
+    frame in a table with -t r, the default; epoch seconds otherwise)."""
+    relative = getattr(args, "format", "table") in ("table", "text") and getattr(args, "time_format", "r") == "r"
+    return v - t0 if (relative and t0 is not None and v is not None) else v
+
+
+def filter_rows(df, args, t0=None):
+    """Apply ``-Y`` to a table: its columns are the fields (times as :func:`time_value`,
+    plus ``time_relative`` and ``time_epoch`` for the table's first time column);
+    a field or value that does not fit is an error."""
+    text = getattr(args, "filter", None)
+    if not text or not len(df.columns):
+        return df
+    from ..dfilter import BOOL, LIST, NUMBER, TEXT, compile_filter
+    times = [c for c in df.columns if c in TIME_COLUMNS]
+    types = {}
+    for c in df.columns:
+        k = df[c].dtype.kind
+        types[c] = BOOL if k == "b" or str(df[c].dtype) == "boolean" else \
+            NUMBER if k in "iuf" or str(df[c].dtype) in ("Int64", "Float64") else \
+            LIST if df[c].dtype == object and any(isinstance(v, (list, tuple)) for v in df[c].head(50)) else TEXT
+    fields = set(df.columns)
+    if times:
+        fields |= {"time_relative", "time_epoch"}
+        types.update(time_relative=NUMBER, time_epoch=NUMBER)
+    pred = compile_filter(text, fields, types)
+    base = times[0] if times else None
+    keep = []
+    for row in records(df):
+        if base is not None:
+            epoch = row.get(base)
+            row["time_epoch"] = epoch
+            row["time_relative"] = epoch - t0 if epoch is not None and t0 is not None else None
+            for c in times:
+                row[c] = time_value(row[c], t0, args)
+        keep.append(bool(pred(row.get)))
+    return df[keep].reset_index(drop=True)
 
 
 def load(args):
@@ -194,8 +263,8 @@ def _is_na(v):
         return v is None
 
 
-def text_table(df, t0=None) -> str:
-    """A plain aligned text table (times relative to ``t0``)."""
+def text_table(df, t0=None, time_format: str = "r") -> str:
+    """A plain aligned text table (times as ``-t time_format``: relative to ``t0`` by default)."""
     if len(df) == 0:
         return "(none)"
     cols = list(df.columns)
@@ -205,8 +274,9 @@ def text_table(df, t0=None) -> str:
         for c, v in zip(cols, rec):
             if _is_na(v):
                 row.append("")
-            elif c in TIME_COLUMNS and t0 is not None and isinstance(v, (int, float)):
-                row.append(f"{v - t0:.6f}")
+            elif c in TIME_COLUMNS and isinstance(v, numbers.Real) and not isinstance(v, bool) and (
+                    t0 is not None or time_format != "r"):
+                row.append(format_time(v, t0, time_format, whole=(c == "second")))
             elif isinstance(v, bool) or type(v).__name__ == "bool_":
                 row.append("yes" if v else "no")
             else:
@@ -275,6 +345,7 @@ def write_output(df, path) -> None:
 def emit(df, args, cap=None, default=None, title=None, out=None) -> None:
     """Print ``df`` in ``--format`` and write ``--output``; ``default`` columns for tables."""
     out = out or sys.stdout
+    df = filter_rows(df, args, cap.first_time if cap is not None else None)
     if getattr(args, "output", None):
         write_output(select(df, args) if getattr(args, "columns", None) else df, args.output)
     shown = select(df, args, default)
@@ -285,7 +356,8 @@ def emit(df, args, cap=None, default=None, title=None, out=None) -> None:
     else:
         if title:
             out.write(f"{title}\n")
-        out.write(text_table(shown, cap.first_time if cap is not None else None) + "\n")
+        out.write(text_table(shown, cap.first_time if cap is not None else None,
+                             getattr(args, "time_format", "r")) + "\n")
 
 
 def plot_done(path) -> None:

@@ -24,16 +24,17 @@ def register(p) -> None:
 def run(args) -> int:
     cap = load(args)
     tx = cap.transactions()
-    if args.format == "table" and not args.by and not args.columns:
+    plain = not (args.by or args.columns or args.filter)
+    if args.format == "table" and plain:
         out = sys.stdout
         out.write(text_table(cap.latency_stats("service")) + "\n\nper server\n")
         out.write(text_table(cap.latency_stats("server")) + "\n\n")
         out.write(f"slowest {args.slowest}\n")
-        out.write(text_table(cap.slowest(args.slowest)[list(SLOW)], cap.first_time) + "\n")
+        out.write(text_table(cap.slowest(args.slowest)[list(SLOW)], cap.first_time, args.time_format) + "\n")
         if args.output:
             from ._common import write_output
             write_output(cap.latency_stats("service"), args.output)
-    elif args.format == "json" and not args.by and not args.columns:
+    elif args.format == "json" and plain:
         if args.output:
             from ._common import write_output
             write_output(cap.latency_stats("service"), args.output)

@@ -11,7 +11,8 @@ import os
 import sys
 
 from ..cli import add_format, dumpb, dumps, open_frames, ports_of
-from ..dfilter import compile_filter
+from ._common import add_time_format, format_time
+from ..dfilter import LIST, NUMBER, compile_filter
 from ..mms import iec61850_reference
 from ..pipeline import Pipeline
 from ..records import PduRecord
@@ -19,6 +20,12 @@ from ..records import PduRecord
 #: Fields of one PDU in jsonl/csv output and in -Y filters (see README "pdus fields").
 FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
           "via", "variables", "references", "error", "access_results", "malformed", "detail")
+#: -Y also knows these: seconds since the first frame and epoch seconds (tshark's
+#: frame.time_relative / frame.time_epoch); ``time`` is what the output shows.
+FILTER_FIELDS = FIELDS + ("time_relative", "time_epoch")
+FILTER_TYPES = {**{k: NUMBER for k in ("frame", "time", "stream", "sport", "dport", "invoke_id", "time_relative",
+                                       "time_epoch")},
+                **{k: LIST for k in ("variables", "references", "access_results")}}
 CSV_FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
               "via", "variables", "error", "malformed")
 
@@ -32,6 +39,7 @@ def register(p) -> None:
                    help="display filter, e.g. 'service==read && invoke_id==3', 'variables~LLN0', 'stream==2'")
     p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
     p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
+    add_time_format(p)
 
 
 def record_dict(rec: PduRecord, full: bool = True) -> dict:
@@ -66,7 +74,7 @@ def _reference(name: str) -> str:
     return name
 
 
-def summary_line(rec: PduRecord, t0: float) -> str:
+def summary_line(rec: PduRecord, t0: float, time_format: str = "r") -> str:
     """One tshark-like line: No. Time Source -> Destination Protocol Info."""
     info = [rec.pdu or "malformed"]
     if rec.service:
@@ -87,7 +95,7 @@ def summary_line(rec: PduRecord, t0: float) -> str:
                         (f", {len(failed)} failed: {', '.join(map(str, failed[:3]))}]" if failed else "]"))
     if rec.error:
         info.append(f"[Malformed: {rec.error}]")
-    return (f"{rec.frame:>7} {rec.time - t0:>11.6f} {rec.src}:{rec.sport} \u2192 {rec.dst}:{rec.dport} "
+    return (f"{rec.frame:>7} {format_time(rec.time, t0, time_format):>11} {rec.src}:{rec.sport} \u2192 {rec.dst}:{rec.dport} "
             f"MMS {' '.join(info)}")
 
 
@@ -128,17 +136,30 @@ PARALLEL_MIN = 4000
 _worker_state: dict = {}
 
 
-def _init_worker(fmt, filter_text, verbose):
+def _init_worker(fmt, filter_text, verbose, time_format="r"):
     # A worker only decodes and formats batches of acyclic trees that reference counting
     # frees; the cyclic collector would just rescan them (measured: ~15% of its time).
     import gc
     gc.disable()
     _worker_state["fmt"] = fmt
-    _worker_state["pred"] = compile_filter(filter_text, FIELDS) if filter_text else None
+    _worker_state["pred"] = compile_filter(filter_text, FILTER_FIELDS, FILTER_TYPES) if filter_text else None
     _worker_state["verbose"] = verbose
+    _worker_state["time_format"] = time_format
 
 
-def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
+def _getter(d: dict, t0, relative: bool):
+    """-Y field lookup of one PDU: its fields plus time_relative / time_epoch; ``time`` is
+    relative when the output shows relative times."""
+    def get(name):
+        if name == "time_epoch":
+            return d["time"]
+        if name == "time_relative" or (name == "time" and relative):
+            return d["time"] - t0 if t0 is not None else d["time"]
+        return d.get(name)
+    return get
+
+
+def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str = "r") -> tuple:
     """Output lines for ``records`` (PduRecords) and how many passed the filter.
 
     JSON lines come back as UTF-8 bytes (orjson's own output, written straight to the
@@ -148,7 +169,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
         parts = []
         for rec in records:
             d = record_dict(rec, True)
-            if pred is not None and not pred(d.get):
+            if pred is not None and not pred(_getter(d, t0, False)):
                 continue
             parts.append(dumpb(d))
         return (b"\n".join(parts) + b"\n" if parts else b""), len(parts)
@@ -161,7 +182,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
         d = None
         if pred is not None:
             d = record_dict(rec, True)
-            if not pred(d.get):
+            if not pred(_getter(d, t0, fmt == "table" and time_format == "r")):
                 continue
         shown += 1
         if fmt == "csv":
@@ -170,7 +191,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
                              (dumps(d[k]) if isinstance(d[k], (dict, list)) else
                               ("" if d[k] is None else d[k])) for k in CSV_FIELDS])
         else:
-            write(summary_line(rec, t0) + "\n")
+            write(summary_line(rec, t0, time_format) + "\n")
             if verbose:
                 m = rec.decoded()
                 write(f"  Frame {rec.frame}, stream {rec.stream}, via {rec.via}, {len(rec.raw)} octets\n")
@@ -185,7 +206,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
 def _render_batch(job):
     rows, t0 = job
     st = _worker_state
-    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0)
+    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0, st["time_format"])
 
 
 def run(args) -> int:
@@ -193,7 +214,8 @@ def run(args) -> int:
     reader, frames = open_frames(args)
     pipe = Pipeline(ports)
     fmt = args.format
-    pred = compile_filter(args.filter, FIELDS) if args.filter else None
+    pred = compile_filter(args.filter, FILTER_FIELDS, FILTER_TYPES) if args.filter else None
+    tf = args.time_format
     out = sys.stdout
     binary = getattr(out, "buffer", None)
 
@@ -224,9 +246,9 @@ def run(args) -> int:
         pending.clear()
         if pool is None and workers > 1 and (not final or len(batch) >= PARALLEL_MIN):
             ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing
-            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose))
+            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose, tf))
         if pool is None:
-            write(render(batch, fmt, pred, args.verbose, t0)[0])
+            write(render(batch, fmt, pred, args.verbose, t0, tf)[0])
             return
         rows = [(r.frame, r.time, r.stream, r.direction, r.src, r.sport, r.dst, r.dport, r.pdu,
                  r.service, r.invoke_id, r.raw, r.via, r.error) for r in batch]
