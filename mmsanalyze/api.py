@@ -356,6 +356,12 @@ class Capture:
         from .analysis.control_sequences import control_sequences
         return self._cached("control_sequences", lambda: control_sequences(self.controls()))
 
+    def identify(self):
+        """One row per identify response: vendor, model and revision of each MMS peer that
+        answered one (an asset list)."""
+        from .analysis.identify import identify_table
+        return self._cached("identify", lambda: identify_table(self.records, self.conns))
+
     def findings(self):
         """Decoding findings (capture file, pipeline, GOOSE, SV) as a table."""
         from .analysis.findings import findings_table
@@ -391,7 +397,7 @@ def _tell(f) -> int:
 
 def _specs():
     """(section title, Capture method, column spec) of every documented table."""
-    from .analysis import (associations, control_sequences, controls, errors, files, findings, latency, pdus, reports, traffic,
+    from .analysis import (associations, control_sequences, controls, errors, identify, files, findings, latency, pdus, reports, traffic,
                            transactions)
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
@@ -403,6 +409,7 @@ def _specs():
         ("report_cadence()", "report_cadence", reports.CADENCE_COLUMNS),
         ("controls()", "controls", controls.COLUMNS),
         ("control_sequences()", "control_sequences", control_sequences.COLUMNS),
+        ("identify()", "identify", identify.COLUMNS),
         ("errors()", "errors", errors.COLUMNS),
         ("associations()", "associations", associations.COLUMNS),
         ("files()", "files", files.COLUMNS),

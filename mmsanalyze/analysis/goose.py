@@ -65,12 +65,32 @@ def _fwd(a: int, b: int) -> int:
     return d - _MOD if d >= _HALF else d
 
 
+#: Two consecutive retransmission intervals within this ratio of each other are a plateau.
+PLATEAU_TOLERANCE = 0.1
+
+
+def _heartbeat(in_state, steady) -> float:
+    """The steady-state interval (ms): the plateau the retransmission ramp ends on --
+    intervals within one state that repeat the previous one (within
+    :data:`PLATEAU_TOLERANCE`) and are at least half the longest such interval, so the
+    doubling ramp (2, 4, 8 ... 4096 ms) never counts.  Without a plateau in the capture,
+    the median interval once sqNum >= RETRANS_N."""
+    if in_state:
+        top = max(dt for dt, _ in in_state)
+        plateau = [dt for dt, prev in in_state
+                   if prev and abs(dt / prev - 1.0) <= PLATEAU_TOLERANCE and dt >= 0.5 * top]
+        if plateau:
+            return statistics.median(plateau)
+    return statistics.median(steady) if steady else np.nan
+
+
 def _publisher(rows) -> dict:
     """Walk one publisher's messages (tuples in capture order) -> counters."""
     c = dict(events=0, tal_violations=0, sq_gaps=0, sq_lost=0, sq_not_reset=0, sq_repeats=0,
              sq_backwards=0, st_backwards=0, st_jumps=0, st_repeat_diff_data=0, st_late=0,
              reverted_events=0, restarts=0, conf_rev_changes=0, capture_dups=0)
     retrans, steady, tals = [], [], []
+    in_state, prev_in_state = [], None     # (interval ms, previous interval of the same state)
     prev = None
     st_max = sq_max = None
     state_data = state_t = None   # allData / t of the newest state's first message
@@ -101,7 +121,7 @@ def _publisher(rows) -> dict:
             c["st_repeat_diff_data"] += pending
             pending = 0
             st_max, sq_max, state_data, state_t, state_time = st, sq, data, t, time
-            before_data, burst = None, []
+            before_data, burst, prev_in_state = None, [], None
             continue
         if d_st > 0:                                   # new state (event)
             c["events"] += 1
@@ -120,6 +140,7 @@ def _publisher(rows) -> dict:
             if burst:
                 retrans.append(burst)
             burst = []
+            prev_in_state = None
             before_data, state_data, state_t, state_time = state_data, data, t, time
             st_max, sq_max = st, sq
             continue
@@ -131,6 +152,8 @@ def _publisher(rows) -> dict:
                 c["sq_gaps"] += 1
                 c["sq_lost"] += d_sq - 1
             if p_st == st:
+                in_state.append((dt * 1000.0, prev_in_state))
+                prev_in_state = dt * 1000.0
                 if burst is not None and len(burst) < RETRANS_N:
                     burst.append(dt * 1000.0)
                 elif p_sq >= RETRANS_N or burst is None:
@@ -157,7 +180,7 @@ def _publisher(rows) -> dict:
     c["retrans_ms"] = retrans
     c["retrans_min_ms"] = min(flat) if flat else np.nan
     c["retrans_median_ms"] = statistics.median(flat) if flat else np.nan
-    c["heartbeat_ms"] = statistics.median(steady) if steady else np.nan
+    c["heartbeat_ms"] = _heartbeat(in_state, steady)
     c["tal_ms"] = statistics.mode(tals) if tals else None
     return c
 
@@ -169,8 +192,9 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
     ``transport``; ``messages``, ``first_time``/``last_time`` (epoch s),
     ``st_num_first``/``st_num_last``; ``events`` (new stNum values);
     ``retrans_ms`` (per event, the first :data:`RETRANS_N` intervals in ms),
-    ``retrans_min_ms``/``retrans_median_ms`` over those; ``heartbeat_ms`` (median
-    interval once sqNum >= RETRANS_N, i.e. steady state); ``tal_ms`` (usual
+    ``retrans_min_ms``/``retrans_median_ms`` over those; ``heartbeat_ms`` (the
+    steady-state interval: the plateau the retransmission ramp ends on, see
+    :func:`_heartbeat`); ``tal_ms`` (usual
     timeAllowedToLive); ``tal_violations`` (next message later than the previous
     one's TAL); ``sq_gaps``/``sq_lost`` (sqNum jumps and messages missing);
     ``sq_not_reset`` (first message of a new state with sqNum not 0/1);

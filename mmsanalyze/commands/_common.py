@@ -20,6 +20,8 @@ from ..errors import CaptureError
 #: Columns holding epoch times (shown relative to the first frame in table format).
 TIME_COLUMNS = {"time", "start", "start_time", "second", "end", "end_time", "request_time", "response_time", "first_time",
                 "last_time", "time_of_entry"}
+#: Value-list columns shown abridged in table format (see mmsanalyze.analysis.values).
+ABRIDGED_COLUMNS = {"values"}
 #: Widest cell of an object/text column in table format.
 MAX_CELL = 48
 
@@ -252,7 +254,7 @@ def _cell(v):
         s = json.dumps(v, default=str)
     else:
         s = str(v)
-    return s if len(s) <= MAX_CELL else s[:MAX_CELL - 1] + "\u2026"
+    return s
 
 
 def _is_na(v):
@@ -263,8 +265,38 @@ def _is_na(v):
         return v is None
 
 
-def text_table(df, t0=None, time_format: str = "r") -> str:
-    """A plain aligned text table (times as ``-t time_format``: relative to ``t0`` by default)."""
+def terminal_width():
+    """Columns of the output terminal: ``COLUMNS`` when set, else the terminal's size when
+    stdout is a terminal, else None (a pipe or file: no limit)."""
+    env = os.environ.get("COLUMNS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        if sys.stdout.isatty():
+            import shutil
+            return shutil.get_terminal_size().columns
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+#: Values that mean nothing when cut (digests): never shortened in table format.
+UNCUT_COLUMNS = {"sha256"}
+#: Narrowest a text column is shrunk to when fitting a table to the terminal.
+MIN_CELL = 8
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 1)] + "\u2026"
+
+
+def text_table(df, t0=None, time_format: str = "r", width=None, keep=()) -> str:
+    """A plain aligned text table (times as ``-t time_format``: relative to ``t0`` by default).
+
+    Text cells are cut at :data:`MAX_CELL`, and the widest text columns are narrowed
+    further so that the table fits ``width`` (the terminal); the columns in ``keep``
+    (asked for with --columns) and :data:`UNCUT_COLUMNS` are never cut.
+    """
     if len(df) == 0:
         return "(none)"
     cols = list(df.columns)
@@ -277,16 +309,44 @@ def text_table(df, t0=None, time_format: str = "r") -> str:
             elif c in TIME_COLUMNS and isinstance(v, numbers.Real) and not isinstance(v, bool) and (
                     t0 is not None or time_format != "r"):
                 row.append(format_time(v, t0, time_format, whole=(c == "second")))
+            elif c in ABRIDGED_COLUMNS and isinstance(v, (list, tuple)):
+                from ..analysis.values import abridge
+                row.append(abridge(v))
             elif isinstance(v, bool) or type(v).__name__ == "bool_":
                 row.append("yes" if v else "no")
             else:
                 row.append(_cell(v))
         rows.append(row)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
     numeric = [df[c].dtype.kind in "iuf" or str(df[c].dtype) in ("Int64", "Float64") for c in cols]
-    out = ["  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cols, widths, numeric)).rstrip()]
+    fixed = [c in keep or c in UNCUT_COLUMNS or n for c, n in zip(cols, numeric)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+    limits = [w if f else min(w, max(MAX_CELL, len(c))) for w, f, c in zip(widths, fixed, cols)]
+    if width:
+        while sum(limits) + 2 * (len(cols) - 1) > width:
+            cand = [i for i, f in enumerate(fixed) if not f and limits[i] > max(MIN_CELL, len(cols[i]))]
+            if not cand:
+                break
+            i = max(cand, key=lambda k: limits[k])
+            limits[i] = max(MIN_CELL, len(cols[i]), limits[i] - (sum(limits) + 2 * (len(cols) - 1) - width))
+    hidden = []
+    if width:
+        # still too wide: the last columns not asked for give way (named below the table)
+        while sum(limits) + 2 * (len(limits) - 1) > width and len(limits) > 1:
+            i = next((k for k in range(len(limits) - 1, -1, -1) if cols[k] not in keep), None)
+            if i is None or i == 0:
+                break
+            hidden.insert(0, cols[i])
+            for lst in (cols, limits, numeric, widths):
+                del lst[i]
+            rows = [r[:i] + r[i + 1:] for r in rows]
+    if limits != widths:
+        rows = [[v if len(v) <= lim else _cut(v, lim) for v, lim in zip(r, limits)] for r in rows]
+    out = ["  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cols, limits, numeric)).rstrip()]
     for r in rows:
-        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(r, widths, numeric)).rstrip())
+        out.append("  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(r, limits, numeric)).rstrip())
+    if hidden:
+        out.append(_cut(f"({len(hidden)} more column(s) not shown: {', '.join(hidden)}; "
+                        "use --columns, --format csv or a wider terminal)", width))
     return "\n".join(out)
 
 
@@ -342,9 +402,47 @@ def write_output(df, path) -> None:
         raise CaptureError(f"--output {path}: use a .parquet, .csv or .json file name")
 
 
+#: Columns naming MMS variables -> the column with their IEC 61850 reading placed beside them.
+REFERENCE_COLUMNS = {"object": "reference", "variables": "references"}
+
+
+def reference_of(name):
+    """IEC 61850 reading (``LD/LN.DO.DA [FC]``) of an MMS name ``DOMAIN/ITEM`` (a trailing
+    `` (+N)`` is kept); None when the name is not an IEC 61850 data reference."""
+    from ..mms import iec61850_reference
+    if not isinstance(name, str) or "/" not in name or name.startswith("@"):
+        return None
+    base, sep, more = name.partition(" (+")
+    dom, item = base.split("/", 1)
+    ref = iec61850_reference(dom, item)
+    return None if ref is None else ref + (sep + more if sep else "")
+
+
+def with_references(df, default=None):
+    """``df`` with a ``reference`` column beside ``object`` and ``references`` beside
+    ``variables`` (and the same in the ``default`` column list)."""
+    for col, ref in REFERENCE_COLUMNS.items():
+        if col not in df.columns or ref in df.columns:
+            continue
+        if col == "variables":
+            vals = [None if not isinstance(v, (list, tuple)) else [reference_of(x) or x for x in v]
+                    for v in df[col].tolist()]
+        else:
+            vals = [reference_of(v) for v in df[col].tolist()]
+        import pandas as pd
+        df = df.copy()
+        df.insert(list(df.columns).index(col) + 1, ref,
+                  pd.Series(vals, dtype="object" if col == "variables" else "string", index=df.index))
+        if default and col in default and ref not in default:
+            default = list(default)
+            default.insert(default.index(col) + 1, ref)
+    return df, default
+
+
 def emit(df, args, cap=None, default=None, title=None, out=None) -> None:
     """Print ``df`` in ``--format`` and write ``--output``; ``default`` columns for tables."""
     out = out or sys.stdout
+    df, default = with_references(df, default)
     df = filter_rows(df, args, cap.first_time if cap is not None else None)
     if getattr(args, "output", None):
         write_output(select(df, args) if getattr(args, "columns", None) else df, args.output)
@@ -356,8 +454,9 @@ def emit(df, args, cap=None, default=None, title=None, out=None) -> None:
     else:
         if title:
             out.write(f"{title}\n")
+        keep = [c.strip() for c in args.columns.split(",")] if getattr(args, "columns", None) else ()
         out.write(text_table(shown, cap.first_time if cap is not None else None,
-                             getattr(args, "time_format", "r")) + "\n")
+                             getattr(args, "time_format", "r"), terminal_width(), keep) + "\n")
 
 
 def plot_done(path) -> None:

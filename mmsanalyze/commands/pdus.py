@@ -12,6 +12,8 @@ import sys
 
 from ..cli import add_format, dumpb, dumps, open_frames, ports_of
 from ._common import add_time_format, format_time
+from ..analysis.values import abridge, pdu_values
+from ..errors import CaptureError
 from ..dfilter import LIST, NUMBER, compile_filter
 from ..mms import iec61850_reference
 from ..pipeline import Pipeline
@@ -31,6 +33,11 @@ CSV_FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", 
 
 
 HELP = "list every MMS PDU (tshark-like lines, JSON lines or CSV)"
+EXAMPLES = """examples:
+  mmsanalyze pdus station.pcapng
+  mmsanalyze pdus station.pcapng -Y 'service == read && variables ~ MMXU1' -V
+  mmsanalyze pdus station.pcapng --format jsonl --columns frame,time,service,variables,access_results
+  mmsanalyze pdus station.pcapng -Y 'pdu == confirmed-ErrorPDU' --output errors.parquet"""
 
 
 def register(p) -> None:
@@ -40,6 +47,11 @@ def register(p) -> None:
     p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
     p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
     add_time_format(p)
+    p.add_argument("--columns", metavar="A,B,...",
+                   help=f"only these fields (jsonl, csv, or a table of them): {', '.join(FIELDS)}")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="also write the PDUs to FILE: .parquet (needs pyarrow), .csv or .json")
+    p.epilog = EXAMPLES
 
 
 def record_dict(rec: PduRecord, full: bool = True) -> dict:
@@ -93,6 +105,9 @@ def summary_line(rec: PduRecord, t0: float, time_format: str = "r") -> str:
             failed = [r["failure"] for r in m.access_results if isinstance(r, dict) and "failure" in r]
             info.append(f"[{len(m.access_results)} results" +
                         (f", {len(failed)} failed: {', '.join(map(str, failed[:3]))}]" if failed else "]"))
+        vals = pdu_values(m, rec.service, rec.pdu)
+        if vals:
+            info.append("= " + abridge(vals))
     if rec.error:
         info.append(f"[Malformed: {rec.error}]")
     return (f"{rec.frame:>7} {format_time(rec.time, t0, time_format):>11} {rec.src}:{rec.sport} \u2192 {rec.dst}:{rec.dport} "
@@ -136,7 +151,7 @@ PARALLEL_MIN = 4000
 _worker_state: dict = {}
 
 
-def _init_worker(fmt, filter_text, verbose, time_format="r"):
+def _init_worker(fmt, filter_text, verbose, time_format="r", columns=None):
     # A worker only decodes and formats batches of acyclic trees that reference counting
     # frees; the cyclic collector would just rescan them (measured: ~15% of its time).
     import gc
@@ -145,6 +160,7 @@ def _init_worker(fmt, filter_text, verbose, time_format="r"):
     _worker_state["pred"] = compile_filter(filter_text, FILTER_FIELDS, FILTER_TYPES) if filter_text else None
     _worker_state["verbose"] = verbose
     _worker_state["time_format"] = time_format
+    _worker_state["columns"] = columns
 
 
 def _getter(d: dict, t0, relative: bool):
@@ -159,7 +175,13 @@ def _getter(d: dict, t0, relative: bool):
     return get
 
 
-def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str = "r") -> tuple:
+def _csv_cell(v):
+    """A CSV cell: lists and dicts as JSON (as every table command writes them), None empty."""
+    return dumps(v) if isinstance(v, (dict, list, tuple)) else ("" if v is None else v)
+
+
+def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str = "r", columns=None,
+           collect=None) -> tuple:
     """Output lines for ``records`` (PduRecords) and how many passed the filter.
 
     JSON lines come back as UTF-8 bytes (orjson's own output, written straight to the
@@ -171,13 +193,16 @@ def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str =
             d = record_dict(rec, True)
             if pred is not None and not pred(_getter(d, t0, False)):
                 continue
-            parts.append(dumpb(d))
+            if collect is not None:
+                collect.append(d)
+            parts.append(dumpb({k: d[k] for k in columns} if columns else d))
         return (b"\n".join(parts) + b"\n" if parts else b""), len(parts)
     out = io.StringIO()
     write = out.write
     writer = csv.writer(out) if fmt == "csv" else None
     full = fmt != "table" or pred is not None or verbose
     shown = 0
+    fields = columns or CSV_FIELDS
     for rec in records:
         d = None
         if pred is not None:
@@ -185,11 +210,14 @@ def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str =
             if not pred(_getter(d, t0, fmt == "table" and time_format == "r")):
                 continue
         shown += 1
+        if collect is not None:
+            d = d or record_dict(rec, True)
+            collect.append(d)
         if fmt == "csv":
             d = d or record_dict(rec, True)
-            writer.writerow(["|".join(d[k]) if k == "variables" else
-                             (dumps(d[k]) if isinstance(d[k], (dict, list)) else
-                              ("" if d[k] is None else d[k])) for k in CSV_FIELDS])
+            writer.writerow([_csv_cell(d[k]) for k in fields])
+        elif columns:
+            continue                  # a table of the asked-for columns is printed at the end
         else:
             write(summary_line(rec, t0, time_format) + "\n")
             if verbose:
@@ -206,7 +234,8 @@ def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str =
 def _render_batch(job):
     rows, t0 = job
     st = _worker_state
-    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0, st["time_format"])
+    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0, st["time_format"],
+                  st["columns"])
 
 
 def run(args) -> int:
@@ -216,6 +245,14 @@ def run(args) -> int:
     fmt = args.format
     pred = compile_filter(args.filter, FILTER_FIELDS, FILTER_TYPES) if args.filter else None
     tf = args.time_format
+    columns = None
+    if args.columns:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        bad = [c for c in columns if c not in FIELDS]
+        if bad:
+            raise CaptureError(f"unknown column(s) {', '.join(bad)}; available: {', '.join(FIELDS)}")
+    collect = [] if (args.output or (columns and fmt == "table")) else None
+    total = 0
     out = sys.stdout
     binary = getattr(out, "buffer", None)
 
@@ -230,31 +267,35 @@ def run(args) -> int:
             out.write(chunk)
 
     if fmt == "csv":
-        csv.writer(out).writerow(CSV_FIELDS)
+        csv.writer(out).writerow(columns or CSV_FIELDS)
     live = getattr(reader, "format", "") == "live"
-    workers = 0 if live else min(2, os.cpu_count() or 1)
+    workers = 0 if live or collect is not None else min(2, os.cpu_count() or 1)
     pool = None
     pending: list = []
     jobs: collections.deque = collections.deque()
     t0 = None
 
     def flush(final: bool = False):
-        nonlocal pool
+        nonlocal pool, total
         if not pending:
             return
         batch = pending[:]
         pending.clear()
         if pool is None and workers > 1 and (not final or len(batch) >= PARALLEL_MIN):
             ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing
-            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose, tf))
+            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose, tf, columns))
         if pool is None:
-            write(render(batch, fmt, pred, args.verbose, t0, tf)[0])
+            text, n = render(batch, fmt, pred, args.verbose, t0, tf, columns, collect)
+            total += n
+            write(text)
             return
         rows = [(r.frame, r.time, r.stream, r.direction, r.src, r.sport, r.dst, r.dport, r.pdu,
                  r.service, r.invoke_id, r.raw, r.via, r.error) for r in batch]
         jobs.append(pool.apply_async(_render_batch, ((rows, t0),)))
         while jobs and (jobs[0].ready() or len(jobs) > 2 * workers):
-            write(jobs.popleft().get()[0])
+            text, n = jobs.popleft().get()
+            total += n
+            write(text)
 
     first_time = None
     try:
@@ -276,11 +317,17 @@ def run(args) -> int:
             pending.extend(r for r in pipe.finish() if r.__class__ is PduRecord)
             flush(True)
             while jobs:
-                write(jobs.popleft().get()[0])
+                text, n = jobs.popleft().get()
+                total += n
+                write(text)
             findings = list(getattr(reader, "findings", [])) + pipe.findings
     finally:
         if pool is not None:
             pool.terminate()
+    if collect is not None:
+        _emit_collected(collect, columns, args, t0)
+    elif fmt == "table" and not total:
+        out.write("(none)\n")
     if args.findings or fmt == "table":
         shown = findings if args.findings else [f for f in findings if f.severity == "error"]
         for f in shown:
@@ -290,3 +337,14 @@ def run(args) -> int:
         if errs:
             print(f"mmsanalyze: {errs} malformed units (use --findings to list them)", file=sys.stderr)
     return 0
+
+
+def _emit_collected(rows, columns, args, t0) -> None:
+    """--output FILE and a table of --columns, from the PDUs' field dicts."""
+    import pandas as pd
+    from ._common import terminal_width, text_table, write_output
+    df = pd.DataFrame(rows, columns=list(FIELDS))
+    if args.output:
+        write_output(df[columns] if columns else df, args.output)
+    if columns and args.format == "table":
+        sys.stdout.write(text_table(df[columns], t0, args.time_format, terminal_width(), columns) + "\n")

@@ -12,7 +12,7 @@ SERVICES = tuple(sorted(set(CONFIRMED_SERVICES.values())))
 HELP = "confirmed requests matched with their responses: status, error, latency"
 
 TABLE = ("request_frame", "request_time", "stream", "requester", "invoke_id", "service", "object",
-         "status", "error_code", "latency_ms", "response_frame")
+         "status", "error_code", "latency_ms", "response_frame", "values")
 
 
 def register(p) -> None:
