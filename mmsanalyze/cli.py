@@ -50,8 +50,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("capture", nargs="?", help="capture file (pcap, pcapng, gzip-compressed)")
-    p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style)")
+    p.add_argument("captures", nargs="*", metavar="CAPTURE",
+                   help="capture file(s) (pcap, pcapng, gzip-compressed); several are merged in time order")
+    p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style; - for standard input)")
     p.add_argument("-i", dest="interface", metavar="IFACE", help="capture live on this interface (root)")
     p.add_argument("-c", dest="count", type=positive_int, metavar="N", help="stop after N frames")
     p.add_argument("-f", dest="capture_filter", metavar="BPF",
@@ -86,17 +87,57 @@ def _command_module(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="mmsanalyze", description="IEC 61850 MMS / GOOSE / SV capture analyzer")
+    ap = _Parser(prog="mmsanalyze", description="IEC 61850 MMS / GOOSE / SV capture analyzer",
+                 epilog=MAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"mmsanalyze {_version()}")
+    ap.add_argument("-D", dest="list_interfaces", action="store_true",
+                    help="list the interfaces live capture (-i) can use, and exit (tshark's -D)")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         mod = _command_module(name)
         if mod is None:
             continue
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_source(p)
         mod.register(p)
+        if not p.epilog:
+            p.epilog = getattr(mod, "EXAMPLES", None) or _default_examples(name)
         p.set_defaults(run=mod.run)
     return ap
+
+
+MAIN_EXAMPLES = """examples:
+  mmsanalyze summary station.pcapng
+  mmsanalyze pdus station.pcapng -Y 'service == read && variables ~ MMXU1'
+  mmsanalyze transactions station.pcapng --failed --format csv
+  mmsanalyze summary day1.pcapng day2.pcapng       (merged in time order)
+  tcpdump -w - -i eth0 | mmsanalyze pdus -r -
+  mmsanalyze goose -i eth0 -a duration:60            (live, as root)
+  mmsanalyze COMMAND --help                          (options and examples of one command)"""
+
+
+def _default_examples(name: str) -> str:
+    return (f"examples:\n  mmsanalyze {name} station.pcapng\n"
+            f"  mmsanalyze {name} -r station.pcapng -c 10000 --format json")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("mmsanalyze")
+    except Exception:                # not installed (run from a checkout)
+        return "0.1.0 (source)"
+
+
+def list_interfaces() -> list[str]:
+    """Interfaces for ``-i``, numbered like tshark -D (``any`` = all of them)."""
+    import os
+    try:
+        names = sorted(os.listdir("/sys/class/net"))
+    except OSError:
+        names = []
+    return names + ["any"]
 
 
 add_source = _add_source
@@ -159,9 +200,16 @@ def main(argv=None) -> int:
         args = ap.parse_args(argv)
     except SystemExit as stop:          # --help, --version, or a bad option (one line, status 2)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    if getattr(args, "list_interfaces", False):
+        for i, name in enumerate(list_interfaces(), 1):
+            print(f"{i}. {name}" + (" (all interfaces, Linux cooked headers)" if name == "any" else ""))
+        return 0
     if not args.command:
         ap.print_help()
         return EXIT_USAGE
+    caps = getattr(args, "captures", None)
+    if caps is not None:             # one capture: args.capture as before; several: merged
+        args.capture = caps[0] if len(caps) == 1 else (list(caps) if caps else None)
     try:
         check_args(args)
         return args.run(args)

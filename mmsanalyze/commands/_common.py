@@ -125,13 +125,41 @@ def open_reader(args):
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    reader = open_source(src, **live_options(args))
+    if isinstance(src, list):
+        from ..io.merge import merge_readers
+        if args.read_file:
+            src = [args.read_file] + src
+        readers = []
+        try:
+            for one in src:
+                readers.append(_open_one(one, args))
+        except BaseException:
+            for r in readers:
+                r.close()
+            raise
+        reader = merge_readers(readers)
+        src = ", ".join(src)
+    else:
+        reader = _open_one(src, args)
     kinds = getattr(reader, "linktypes", None)
     if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):
         reader.close()
         names = ", ".join(_linktype_label(k, linktype_name(k)) for k in sorted(kinds))
         raise CaptureError(f"{src}: unsupported link type {names}; supported: {SUPPORTED_LINKS}")
     return reader
+
+
+def _open_one(src, args):
+    """One source: a file, ``-`` (standard input) or an interface."""
+    from ..io import open_source
+    if src == "-":
+        if args.interface:
+            raise CaptureError("-r - reads standard input; it cannot be combined with -i")
+        stdin = getattr(sys.stdin, "buffer", None)
+        if stdin is None:
+            raise CaptureError("-: standard input is not readable")
+        return open_source(stdin)
+    return open_source(src, **live_options(args))
 
 
 def check_capture_file(args) -> str:

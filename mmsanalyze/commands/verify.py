@@ -27,6 +27,10 @@ def run(args) -> int:
     from ..crosscheck import cross_check
     if args.interface:
         raise CaptureError("verify reads a capture file, not a live interface")
+    if isinstance(args.capture, list):
+        raise CaptureError("verify compares one capture at a time")
+    if (args.read_file or args.capture) == "-":
+        raise CaptureError("verify needs a capture file (tshark reads it again), not standard input")
     path = check_capture_file(args)
     diffs, n_ours, n_theirs = cross_check(path, ports_of(args), args.count)
     emit(diffs, args, None, TABLE)
