@@ -143,6 +143,9 @@ def _scalar(v) -> str:
     return dumps(v)
 
 
+#: Findings that tell the user what to do (printed even without --findings).
+HINT_CODES = {"tpkt.other_port"}
+
 #: PDUs per batch handed to a worker process; below PARALLEL_MIN PDUs everything stays
 #: in-process (starting workers costs ~0.1 s).
 BATCH = 2000
@@ -328,8 +331,12 @@ def run(args) -> int:
         _emit_collected(collect, columns, args, t0)
     elif fmt == "table" and not total:
         out.write("(none)\n")
+    hints = [f for f in findings if f.code in HINT_CODES]
+    if not args.findings and fmt != "table":
+        for f in hints:
+            print(f"mmsanalyze: frame {f.frame}: {f.message}", file=sys.stderr)
     if args.findings or fmt == "table":
-        shown = findings if args.findings else [f for f in findings if f.severity == "error"]
+        shown = findings if args.findings else [f for f in findings if f.severity == "error" or f in hints]
         for f in shown:
             print(f"[{f.severity}] frame {f.frame} {f.layer}: {f.code}: {f.message}", file=sys.stderr)
     else:

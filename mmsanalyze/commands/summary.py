@@ -91,6 +91,7 @@ def facts(cap) -> dict:
     f["finding_codes"] = {k: int(v) for k, v in fnd["code"].value_counts().head(TOP).items()} if len(fnd) else {}
     f["truncated"] = bool(len(fnd)) and bool((fnd["code"] == "capture.truncated_record").any())
     f["findings_hint"] = _findings_hint(fnd)
+    f["hints"] = sorted(set(fnd[fnd["code"] == "tpkt.other_port"]["message"])) if len(fnd) else []
     idt = cap.identify()
     f["assets"] = [{"server": r.server, "vendor": r.vendor, "model": r.model, "revision": r.revision}
                    for r in idt.drop_duplicates(["server", "vendor", "model", "revision"]).itertuples()]
@@ -177,6 +178,7 @@ def problems(f) -> list[str]:
     if a["password_in_clear"]:
         out.append(f"{a['password_in_clear']} association(s) sent an ACSE password in clear text")
     t = f["transactions"]
+    out.extend(f.get("hints", []))
     if f.get("truncated"):
         out.append("the capture file is truncated (its last record is cut off)")
     bad = {k: v for k, v in t.items() if k not in ("ok", CAPTURE_ENDED)}
