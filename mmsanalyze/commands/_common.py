@@ -39,6 +39,7 @@ def add_table_options(p, plot: str | None = None, formats=("table", "csv", "json
     add_time_format(p)
     if plot:
         p.add_argument("--plot", metavar="PNG", help=plot)
+    p.set_defaults(_check_outputs=True)
 
 
 #: tshark's -t formats: relative, epoch, absolute (local), absolute with date, UTC, UTC with date.
@@ -186,7 +187,11 @@ PLOT_EXTENSIONS = (".png", ".svg", ".pdf")
 def check_args(args) -> None:
     """Refuse, before the capture is read, what would fail only at the end: an output or
     plot file in a missing directory, a plot name with an unknown extension (a name
-    without extension gets ``.png``, and the message says the real name)."""
+    without extension gets ``.png``, and the message says the real name).  Only for
+    parsers whose --output/--plot are table files and images (``add_table_options``,
+    ``pdus``): a command may give its own --output another meaning."""
+    if not getattr(args, "_check_outputs", False):
+        return
     for opt in OUTPUT_OPTIONS:
         path = getattr(args, opt, None)
         if not path:

@@ -52,6 +52,7 @@ def register(p) -> None:
     p.add_argument("--output", "-o", metavar="FILE",
                    help="also write the PDUs to FILE: .parquet (needs pyarrow), .csv or .json")
     p.epilog = EXAMPLES
+    p.set_defaults(_check_outputs=True)
 
 
 def record_dict(rec: PduRecord, full: bool = True) -> dict:
