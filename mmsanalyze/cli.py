@@ -49,8 +49,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+class _Captures(argparse.Action):
+    """Positional captures: ``args.captures`` (the list) and ``args.capture`` (the one
+    capture as before, a list when several are given, None when none)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        values = list(values or [])
+        setattr(namespace, "captures", values)
+        setattr(namespace, "capture", values[0] if len(values) == 1 else (values or None))
+
+
 def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("captures", nargs="*", metavar="CAPTURE",
+    p.set_defaults(capture=None)
+    p.add_argument("captures", nargs="*", metavar="CAPTURE", action=_Captures,
                    help="capture file(s) (pcap, pcapng, gzip-compressed); several are merged in time order")
     p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style; - for standard input)")
     p.add_argument("-i", dest="interface", metavar="IFACE", help="capture live on this interface (root)")
@@ -207,9 +218,6 @@ def main(argv=None) -> int:
     if not args.command:
         ap.print_help()
         return EXIT_USAGE
-    caps = getattr(args, "captures", None)
-    if caps is not None:             # one capture: args.capture as before; several: merged
-        args.capture = caps[0] if len(caps) == 1 else (list(caps) if caps else None)
     try:
         check_args(args)
         return args.run(args)
