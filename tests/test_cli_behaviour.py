@@ -250,6 +250,9 @@ def test_goose_attack_capture_marks(tmp_path):
     foreign, _, _ = attribute_frames(g["st_num"].to_numpy(float), g["sq_num"].to_numpy(float))
     assert sorted(g["frame"][foreign]) == [8, 9, 11, 13, 15]
     assert set(g["st_num"][foreign]) == {2}
+    cap = mmsanalyze.read_capture(public.path("goose_brogoose_attack3_poison_newstate.pcapng"))
+    row = cap.goose_streams().iloc[0]
+    assert row["foreign_frames"] == [8, 9, 11, 13, 15] and "injected: frames 8, 9, 11, 13, 15" in row["anomalies"]
     g = mmsanalyze.read_capture(public.path("goose_brogoose_normal3_manychanges.pcapng")).goose()
     foreign, repeat, _ = attribute_frames(g["st_num"].to_numpy(float), g["sq_num"].to_numpy(float))
     assert not foreign.any() and not repeat.any()

@@ -55,8 +55,10 @@ GOOSE_STREAM_COLUMNS = [
     "st_jumps", "st_repeat_diff_data", "st_late", "reverted_events", "restarts",
     "conf_rev_changes",
     "simulation_messages", "sim_bit_messages", "nds_com_messages", "capture_dups",
-    "malformed", "other_src_macs", "anomalies", "suspicious",
+    "malformed", "other_src_macs", "foreign_frames", "anomalies", "suspicious",
 ]
+#: Frame numbers listed in ``foreign_frames`` per publisher (the count is in ``anomalies``).
+MAX_FOREIGN_LISTED = 20
 
 
 def _fwd(a: int, b: int) -> int:
@@ -207,7 +209,9 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
     ``conf_rev_changes``; ``simulation_messages`` (goosePdu simulation/test
     true), ``sim_bit_messages`` (header S bit), ``nds_com_messages``;
     ``capture_dups``; ``malformed``; ``other_src_macs`` (other MACs sending this
-    gocbRef/APPID); ``anomalies`` (text, '' when none); ``suspicious``.
+    gocbRef/APPID); ``foreign_frames`` (frames of a sequence interleaved with the
+    publisher's own -- the injected ones, see :func:`attribute_frames`; at most
+    MAX_FOREIGN_LISTED); ``anomalies`` (text, '' when none); ``suspicious``.
     """
     if table is None or len(table) == 0:
         return pd.DataFrame({c: [] for c in GOOSE_STREAM_COLUMNS})
@@ -223,6 +227,9 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
                                                                       na_value=None),
                    ok["t"].to_numpy())
         c = _publisher(rows)
+        foreign, _, _ = attribute_frames(ok["st_num"].to_numpy(dtype=np.float64),
+                                         ok["sq_num"].to_numpy(dtype=np.float64))
+        foreign_frames = [int(f) for f in ok["frame"].to_numpy()[foreign]]
         first = grp.iloc[0]
         st = ok["st_num"]
         out.append({
@@ -237,6 +244,8 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
             "sim_bit_messages": int(grp["sim_bit"].sum()),
             "nds_com_messages": int(grp["nds_com"].fillna(False).sum()),
             "malformed": int(grp["malformed"].sum()),
+            "foreign_count": len(foreign_frames),
+            "foreign_frames": foreign_frames[:MAX_FOREIGN_LISTED],
         })
     res = pd.DataFrame(out)
     res["other_src_macs"] = other_src_macs(res, ["appid", "gocb_ref"])
@@ -255,6 +264,9 @@ def _anomalies(r) -> tuple[str, bool]:
         (r.sq_backwards, "messages with an older sqNum in the current state (replay / injection)",
          True),
         (r.sq_repeats, "repeated stNum+sqNum (replay / injection)", True),
+        (r.foreign_count, "messages of a foreign sequence interleaved with the publisher's own "
+                          "(injected: frames " + ", ".join(map(str, r.foreign_frames[:5]))
+                          + (" ..." if r.foreign_count > 5 else "") + ")", True),
         (r.st_repeat_diff_data, "same stNum with different allData (poisoning)", True),
         (r.reverted_events, f"state changes undone within {REVERT_WINDOW_S:g} s "
                             "(injected then withdrawn value, or chatter)", True),
