@@ -129,6 +129,9 @@ MAIN_EXAMPLES = """examples:
 
 
 def _default_examples(name: str) -> str:
+    from .commands._examples import EXAMPLES
+    if name in EXAMPLES:
+        return EXAMPLES[name]
     return (f"examples:\n  mmsanalyze {name} station.pcapng\n"
             f"  mmsanalyze {name} -r station.pcapng -c 10000 --format json")
 

@@ -89,3 +89,21 @@ def test_every_help_has_examples():
         text = p.format_help()
         assert "examples:" in text and f"mmsanalyze {name} " in text, name
     assert "examples:" in ap.format_help()
+
+
+def test_help_examples_parse():
+    """Every example line in a --help is a valid command line for its parser."""
+    import re
+    import shlex
+    ap = cli.build_parser()
+    sub = next(a for a in ap._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, p in sub.choices.items():
+        lines = [x.strip() for x in (p.epilog or "").splitlines() if x.strip().startswith("mmsanalyze ")]
+        assert lines, name
+        for line in lines:
+            line = re.sub(r"\s+\(.*\)$", "", line).split(" | ")[0]
+            argv = shlex.split(line)[1:]
+            try:
+                ap.parse_args(argv)
+            except SystemExit as stop:
+                raise AssertionError(f"{name}: example does not parse: {line}") from stop
