@@ -87,6 +87,10 @@ def test_references_beside_mms_names():
     r = json.loads(out)[0]
     assert r["object"] == "DEMOLD0/GGIO1$ST$Ind1$stVal" and r["reference"] == "DEMOLD0/GGIO1.Ind1.stVal [ST]"
     assert r["references"] == ["DEMOLD0/GGIO1.Ind1.stVal [ST]"]
+    rc, out, _ = run("reports", DEMO, "--list", "--format", "json", "-Y", "data_refs ~ GGIO1")
+    rows = json.loads(out)
+    assert rows and all(len(r["data_references"]) == len(r["data_refs"]) for r in rows)
+    assert "DEMOLD0/GGIO1.Ind1 [ST]" in rows[0]["data_references"]
 
 
 def test_csv_lists_are_json_everywhere():

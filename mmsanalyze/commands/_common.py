@@ -436,7 +436,7 @@ def write_output(df, path) -> None:
 
 
 #: Columns naming MMS variables -> the column with their IEC 61850 reading placed beside them.
-REFERENCE_COLUMNS = {"object": "reference", "variables": "references"}
+REFERENCE_COLUMNS = {"object": "reference", "variables": "references", "data_refs": "data_references"}
 
 
 def reference_of(name):
@@ -452,12 +452,15 @@ def reference_of(name):
 
 
 def with_references(df, default=None):
-    """``df`` with a ``reference`` column beside ``object`` and ``references`` beside
-    ``variables`` (and the same in the ``default`` column list)."""
+    """``df`` with the IEC 61850 reading beside each column naming MMS variables
+    (:data:`REFERENCE_COLUMNS`: ``reference`` beside ``object``, ``references`` beside
+    ``variables``, ``data_references`` beside a report's ``data_refs``), and the same in
+    the ``default`` column list."""
     for col, ref in REFERENCE_COLUMNS.items():
         if col not in df.columns or ref in df.columns:
             continue
-        if col == "variables":
+        listed = df[col].dtype == object and any(isinstance(v, (list, tuple)) for v in df[col].head(50))
+        if listed:
             vals = [None if not isinstance(v, (list, tuple)) else [reference_of(x) or x for x in v]
                     for v in df[col].tolist()]
         else:
@@ -465,7 +468,7 @@ def with_references(df, default=None):
         import pandas as pd
         df = df.copy()
         df.insert(list(df.columns).index(col) + 1, ref,
-                  pd.Series(vals, dtype="object" if col == "variables" else "string", index=df.index))
+                  pd.Series(vals, dtype="object" if listed else "string", index=df.index))
         if default and col in default and ref not in default:
             default = list(default)
             default.insert(default.index(col) + 1, ref)
