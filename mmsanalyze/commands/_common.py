@@ -121,33 +121,43 @@ def open_reader(args):
     """Open the frame source named by the arguments (file or interface), the same way for
     every command: a capture whose link types are all unsupported is refused here
     (:class:`CaptureError`, exit status 2), before anything is analysed."""
-    from ..io import open_source
     from ..net.link import SUPPORTED_LINKTYPES, linktype_name
-    src = args.interface or args.read_file or args.capture
-    if not src:
+    files = source_files(args)
+    if args.interface:
+        if files:
+            raise CaptureError("give either capture files or -i IFACE, not both")
+        src = args.interface
+        reader = _open_one(src, args)
+    elif not files:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    if isinstance(src, list):
+    elif len(files) == 1:
+        src = files[0]
+        reader = _open_one(src, args)
+    else:
         from ..io.merge import merge_readers
-        if args.read_file:
-            src = [args.read_file] + src
         readers = []
         try:
-            for one in src:
+            for one in files:
                 readers.append(_open_one(one, args))
         except BaseException:
             for r in readers:
                 r.close()
             raise
         reader = merge_readers(readers)
-        src = ", ".join(src)
-    else:
-        reader = _open_one(src, args)
+        src = ", ".join(files)
     kinds = getattr(reader, "linktypes", None)
     if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):
         reader.close()
         names = ", ".join(_linktype_label(k, linktype_name(k)) for k in sorted(kinds))
         raise CaptureError(f"{src}: unsupported link type {names}; supported: {SUPPORTED_LINKS}")
     return reader
+
+
+def source_files(args) -> list:
+    """The capture files named by ``-r`` and the positional arguments, in that order."""
+    cap = getattr(args, "capture", None)
+    caps = list(cap) if isinstance(cap, list) else ([cap] if cap else [])
+    return ([args.read_file] if getattr(args, "read_file", None) else []) + caps
 
 
 def _open_one(src, args):
@@ -167,7 +177,7 @@ def check_capture_file(args) -> str:
     """The capture file named by the arguments, after the same checks as :func:`open_reader`
     (for commands that hand the path to another program, e.g. tshark)."""
     open_reader(args).close()
-    return args.read_file or args.capture
+    return source_files(args)[0]
 
 
 def _linktype_label(number: int, name: str) -> str:

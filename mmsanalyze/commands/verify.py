@@ -7,7 +7,7 @@ import sys
 
 from ..cli import ports_of
 from ..errors import CaptureError
-from ._common import add_table_options, check_capture_file, emit
+from ._common import add_table_options, check_capture_file, emit, source_files
 
 HELP = "cross-check our MMS decode against tshark field by field (via pyshark) and list the differences"
 EXAMPLES = """examples:
@@ -27,9 +27,9 @@ def run(args) -> int:
     from ..crosscheck import cross_check
     if args.interface:
         raise CaptureError("verify reads a capture file, not a live interface")
-    if isinstance(args.capture, list):
+    if len(source_files(args)) > 1:
         raise CaptureError("verify compares one capture at a time")
-    if (args.read_file or args.capture) == "-":
+    if source_files(args) == ["-"]:
         raise CaptureError("verify needs a capture file (tshark reads it again), not standard input")
     path = check_capture_file(args)
     diffs, n_ours, n_theirs = cross_check(path, ports_of(args), args.count)
