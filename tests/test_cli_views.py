@@ -151,8 +151,11 @@ def test_summary_capture_ended_is_not_a_failure():
 def test_summary_truncated_capture(tmp_path):
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(DEMO.read_bytes()[:-10])
-    rc, out, _ = run("summary", cut)
-    assert rc == 0 and "truncated" in out
+    rc, out, _ = run("summary", cut, "--format", "json")
+    f = json.loads(out)
+    assert rc == 0 and f["truncated"] and "the capture file is truncated (its last record is cut off)" in f["problems"]
+    rc, out, _ = run("summary", DEMO, "--format", "json")
+    assert not json.loads(out)["truncated"]
 
 
 @PUBLIC
