@@ -139,6 +139,7 @@ class Capture:
         from .io import open_source
         self.name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else \
             str(getattr(source, "name", "<stream>"))
+        opened = _is_reader(source)
         self.ports = tuple(sorted(set((102,) + tuple(ports))))
         self.records: list[PduRecord] = []
         self.events: list = []
@@ -146,11 +147,11 @@ class Capture:
         self.frames = 0
         self.first_time = self.last_time = None
         self._cache: dict = {}
-        reader = open_source(source, **live_options)
+        reader = source if opened else open_source(source, **live_options)
         self.format = getattr(reader, "format", None)
         bar = None
         if progress and sys.stderr.isatty():
-            size = _size(source)
+            size = _size(getattr(source, "name", None) if opened else source)
             if size >= PROGRESS_MIN_BYTES:
                 bar = _Progress(size, os.path.basename(self.name))
         try:
@@ -291,16 +292,19 @@ class Capture:
         from .analysis.files import reconstruct
         return self._cached("transfers", lambda: reconstruct(self.records, self._txns()))
 
-    def extract_files(self, directory, complete_only: bool = True, strip_root: bool = False) -> list:
+    def extract_files(self, directory, complete_only: bool = True, strip_root: bool = False,
+                      overwrite: bool = False) -> list:
         """Write the reconstructed files into ``directory`` (never outside it).
 
         Names with ``..``, drive letters or control characters are refused, and so are
         absolute names unless ``strip_root`` (the filestore root then maps to
         ``directory``); symlinks are never followed.  Returns ``[(name, path or None, note)]``
-        with note ``written``, ``duplicate``, ``incomplete`` or ``refused: why``.
+        with note ``written``, ``duplicate``, ``exists (same content)``, ``incomplete`` or
+        ``refused: why``.  Files already on disk are kept (a different content gets a
+        ``.N`` suffix) unless ``overwrite``.
         """
         from .analysis.files import extract
-        return extract(self._file_transfers(), directory, complete_only, strip_root)
+        return extract(self._file_transfers(), directory, complete_only, strip_root, overwrite)
 
     def traffic(self, by: str | None = None):
         """Frames, bytes and share per protocol; ``by='second'`` or ``by='source'`` to split."""
@@ -345,6 +349,19 @@ class Capture:
             raise RuntimeError("SV support (mmsanalyze.sv) is not available")
         return self._cached("sv_samples", self.sv_collector.samples)
 
+    def control_sequences(self):
+        """One row per control sequence (Select / Operate / Cancel of one control object and
+        command, with its CommandTermination, LastApplError and AddCause, latencies and
+        originator), grouped from :meth:`controls`."""
+        from .analysis.control_sequences import control_sequences
+        return self._cached("control_sequences", lambda: control_sequences(self.controls()))
+
+    def identify(self):
+        """One row per identify response: vendor, model and revision of each MMS peer that
+        answered one (an asset list)."""
+        from .analysis.identify import identify_table
+        return self._cached("identify", lambda: identify_table(self.records, self.conns))
+
     def findings(self):
         """Decoding findings (capture file, pipeline, GOOSE, SV) as a table."""
         from .analysis.findings import findings_table
@@ -353,6 +370,12 @@ class Capture:
             if c is not None:
                 extra.extend(c.findings)
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
+
+
+def _is_reader(source) -> bool:
+    """An already opened frame reader (``open_source()`` result, merged readers): iterable
+    of RawFrame with ``linktypes`` and ``close`` but no ``read``."""
+    return hasattr(source, "linktypes") and hasattr(source, "close") and not hasattr(source, "read")
 
 
 def _size(source) -> int:
@@ -374,7 +397,7 @@ def _tell(f) -> int:
 
 def _specs():
     """(section title, Capture method, column spec) of every documented table."""
-    from .analysis import (associations, controls, errors, files, findings, latency, pdus, reports, traffic,
+    from .analysis import (associations, control_sequences, controls, errors, identify, files, findings, latency, pdus, reports, traffic,
                            transactions)
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
@@ -385,6 +408,8 @@ def _specs():
          {k: v for k, v in reports.REASSEMBLED_COLUMNS.items() if k not in reports.COLUMNS}),
         ("report_cadence()", "report_cadence", reports.CADENCE_COLUMNS),
         ("controls()", "controls", controls.COLUMNS),
+        ("control_sequences()", "control_sequences", control_sequences.COLUMNS),
+        ("identify()", "identify", identify.COLUMNS),
         ("errors()", "errors", errors.COLUMNS),
         ("associations()", "associations", associations.COLUMNS),
         ("files()", "files", files.COLUMNS),

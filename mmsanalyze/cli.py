@@ -16,17 +16,61 @@ from .errors import CaptureError
 
 EXIT_USAGE = 2
 
+#: Highest TCP port number.
+MAX_PORT = 65535
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``-c``: tshark refuses 0 and negative counts)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} is not a positive integer (use 1 or more)")
+    return v
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port number 1..65535."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1 <= v <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{v} is not a TCP port number (1..{MAX_PORT})")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options give one line (``mmsanalyze CMD: ...``) and exit status 2, like unusable input."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+class _Captures(argparse.Action):
+    """Positional captures: ``args.captures`` (the list) and ``args.capture`` (the one
+    capture as before, a list when several are given, None when none)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        values = list(values or [])
+        setattr(namespace, "captures", values)
+        setattr(namespace, "capture", values[0] if len(values) == 1 else (values or None))
+
 
 def _add_source(p: argparse.ArgumentParser) -> None:
-    p.add_argument("capture", nargs="?", help="capture file (pcap, pcapng, gzip-compressed)")
-    p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style)")
+    p.set_defaults(capture=None)
+    p.add_argument("captures", nargs="*", metavar="CAPTURE", action=_Captures,
+                   help="capture file(s) (pcap, pcapng, gzip-compressed); several are merged in time order")
+    p.add_argument("-r", dest="read_file", metavar="FILE", help="capture file (tshark style; - for standard input)")
     p.add_argument("-i", dest="interface", metavar="IFACE", help="capture live on this interface (root)")
-    p.add_argument("-c", dest="count", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("-c", dest="count", type=positive_int, metavar="N", help="stop after N frames")
     p.add_argument("-f", dest="capture_filter", metavar="BPF",
                    help="live capture filter (tcpdump syntax), e.g. 'tcp port 102 or ether proto 0x88b8'")
     p.add_argument("-a", dest="autostop", metavar="duration:SEC",
                    help="live capture: stop after SEC seconds (tshark's -a duration:SEC)")
-    p.add_argument("--port", type=int, action="append", default=[], metavar="N",
+    p.add_argument("--port", type=port_number, action="append", default=[], metavar="N",
                    help="also decode TPKT/ISO on TCP port N (repeatable), like tshark -d tcp.port==N,tpkt")
     p.add_argument("-d", dest="decode_as", action="append", default=[], metavar="tcp.port==N,tpkt",
                    help="tshark-style decode-as for extra TPKT ports")
@@ -40,7 +84,7 @@ def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "j
 #: Subcommands, in help order: each is a module of mmsanalyze.commands with
 #: ``HELP`` (one line), ``register(parser)`` (its options) and ``run(args) -> int``.
 COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "associations", "files",
-            "traffic", "goose", "sv")
+            "traffic", "goose", "sv", "controls", "verify")
 
 
 def _command_module(name: str):
@@ -54,18 +98,60 @@ def _command_module(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="mmsanalyze",
-                                 description="IEC 61850 MMS / GOOSE / SV capture analyzer")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    ap = _Parser(prog="mmsanalyze", description="IEC 61850 MMS / GOOSE / SV capture analyzer",
+                 epilog=MAIN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"mmsanalyze {_version()}")
+    ap.add_argument("-D", dest="list_interfaces", action="store_true",
+                    help="list the interfaces live capture (-i) can use, and exit (tshark's -D)")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         mod = _command_module(name)
         if mod is None:
             continue
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_source(p)
         mod.register(p)
+        if not p.epilog:
+            p.epilog = getattr(mod, "EXAMPLES", None) or _default_examples(name)
         p.set_defaults(run=mod.run)
     return ap
+
+
+MAIN_EXAMPLES = """examples:
+  mmsanalyze summary station.pcapng
+  mmsanalyze pdus station.pcapng -Y 'service == read && variables ~ MMXU1'
+  mmsanalyze transactions station.pcapng --failed --format csv
+  mmsanalyze summary day1.pcapng day2.pcapng       (merged in time order)
+  tcpdump -w - -i eth0 | mmsanalyze pdus -r -
+  mmsanalyze goose -i eth0 -a duration:60            (live, as root)
+  mmsanalyze COMMAND --help                          (options and examples of one command)"""
+
+
+def _default_examples(name: str) -> str:
+    from .commands._examples import EXAMPLES
+    if name in EXAMPLES:
+        return EXAMPLES[name]
+    return (f"examples:\n  mmsanalyze {name} station.pcapng\n"
+            f"  mmsanalyze {name} -r station.pcapng -c 10000 --format json")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("mmsanalyze")
+    except Exception:                # not installed (run from a checkout)
+        return "0.1.0 (source)"
+
+
+def list_interfaces() -> list[str]:
+    """Interfaces for ``-i``, numbered like tshark -D (``any`` = all of them)."""
+    import os
+    try:
+        names = sorted(os.listdir("/sys/class/net"))
+    except OSError:
+        names = []
+    return names + ["any"]
 
 
 add_source = _add_source
@@ -78,9 +164,9 @@ def ports_of(args) -> tuple:
         s = spec.replace(" ", "")
         if s.startswith("tcp.port==") and "," in s:
             try:
-                ports.append(int(s[len("tcp.port=="):s.index(",")]))
+                ports.append(port_number(s[len("tcp.port=="):s.index(",")]))
                 continue
-            except ValueError:
+            except argparse.ArgumentTypeError:
                 pass
         raise CaptureError(f"unsupported decode-as '{spec}' (use tcp.port==N,tpkt)")
     return tuple(sorted(set(ports)))
@@ -104,19 +190,9 @@ def live_options(args) -> dict:
 
 
 def open_frames(args):
-    """The frame source named by the arguments (file or interface)."""
-    from .io import open_source
-    src = args.interface or args.read_file or args.capture
-    if not src:
-        raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    reader = open_source(src, **live_options(args))
-    from .net.link import SUPPORTED_LINKTYPES, linktype_name
-    kinds = getattr(reader, "linktypes", None)
-    if kinds and not (set(kinds) & SUPPORTED_LINKTYPES):
-        reader.close()
-        names = ", ".join(f"{linktype_name(k)} ({k})" for k in sorted(kinds))
-        raise CaptureError(f"{src}: unsupported link type {names}; supported: Ethernet, Linux cooked "
-                           "v1/v2, raw IPv4/IPv6, BSD loopback/null")
+    """The frame source named by the arguments: ``(reader, frames)`` (see commands._common.open_reader)."""
+    from .commands._common import open_reader
+    reader = open_reader(args)
     if args.count:
         import itertools
         return reader, itertools.islice(reader, args.count)
@@ -131,12 +207,22 @@ GC_THRESHOLD = (100_000, 50, 100)
 def main(argv=None) -> int:
     import gc
     gc.set_threshold(*GC_THRESHOLD)
+    from .commands._common import check_args, safe_streams
+    safe_streams()
     ap = build_parser()
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as stop:          # --help, --version, or a bad option (one line, status 2)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    if getattr(args, "list_interfaces", False):
+        for i, name in enumerate(list_interfaces(), 1):
+            print(f"{i}. {name}" + (" (all interfaces, Linux cooked headers)" if name == "any" else ""))
+        return 0
     if not args.command:
         ap.print_help()
         return EXIT_USAGE
     try:
+        check_args(args)
         return args.run(args)
     except CaptureError as err:
         print(f"mmsanalyze: {err}", file=sys.stderr)
@@ -149,6 +235,10 @@ def main(argv=None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as err:            # e.g. an output file that cannot be written
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"mmsanalyze: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 try:

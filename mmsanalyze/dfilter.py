@@ -84,11 +84,29 @@ def _cmp(op, a, b):
         return False
 
 
-def compile_filter(text: str, fields):
+#: Field types :func:`compile_filter` checks values against.
+NUMBER, TEXT, BOOL, LIST = "number", "text", "bool", "list"
+
+
+def _check_type(name, op, val, kind) -> None:
+    """A value that can never compare with the field is an error (tshark: "abc" is not a
+    valid number), not a silent empty result."""
+    if kind == NUMBER and op not in ("~", "contains") and (isinstance(val, bool) or not isinstance(val, (int, float))):
+        raise FilterError(f"display filter: '{val}' is not a number ({name} is a number)")
+    if kind == BOOL and not isinstance(val, bool) and val not in (0, 1):
+        raise FilterError(f"display filter: '{val}' is not true/false ({name} is true or false)")
+    if kind == BOOL and op in ("<", "<=", ">", ">="):
+        raise FilterError(f"display filter: {name} is true or false; use == or !=")
+
+
+def compile_filter(text: str, fields, types=None):
     """Compile ``text`` into a predicate over a ``get(field_name)`` callable.
 
-    ``fields`` is the collection of valid field names.
+    ``fields`` is the collection of valid field names; ``types`` optionally maps a
+    field to :data:`NUMBER`, :data:`TEXT`, :data:`BOOL` or :data:`LIST`, and a value
+    of the wrong type for its field is a :class:`FilterError`.
     """
+    types = types or {}
     toks = _tokens(text)
     pos = 0
 
@@ -139,6 +157,7 @@ def compile_filter(text: str, fields):
             if pos >= len(toks):
                 raise FilterError(f"display filter: value expected after '{op}'")
             val = _value(take())
+            _check_type(name, op, val, types.get(name))
             return lambda g: _cmp(op, g(name), val)
         return lambda g: bool(g(name)) or g(name) == 0 and g(name) is not None and not isinstance(g(name), bool)
 

@@ -25,10 +25,12 @@ from .records import OsiEvent
 
 ETH_IPV4, ETH_IPV6, ETH_GOOSE, ETH_SV, ETH_GSSE = 0x0800, 0x86DD, 0x88B8, 0x88BA, 0x88B9
 IPPROTO_TCP, IPPROTO_UDP = 6, 17
+#: COTP TPDU codes (ISO 8073 13.1, high nibble): CR, CC, DR, DC, DT, ED, AK, EA, RJ, ER.
+_COTP_CODES = frozenset((0xE0, 0xD0, 0x80, 0xC0, 0xF0, 0x10, 0x60, 0x20, 0x50, 0x70))
 
 #: protocol codes used by the traffic counter
-P_OTHER, P_MMS, P_GOOSE, P_SV, P_RGOOSE, P_RSV, P_GSSE, P_TCP102 = 0, 1, 2, 3, 4, 5, 6, 7
-PROTO_NAMES = ("other", "mms", "goose", "sv", "r-goose", "r-sv", "gsse", "iso-tcp")
+P_OTHER, P_MMS, P_GOOSE, P_SV, P_RGOOSE, P_RSV, P_GSSE, P_TCP102, P_RTUNNEL = 0, 1, 2, 3, 4, 5, 6, 7, 8
+PROTO_NAMES = ("other", "mms", "goose", "sv", "r-goose", "r-sv", "gsse", "iso-tcp", "r-tunnel")
 
 
 class Pipeline:
@@ -53,6 +55,7 @@ class Pipeline:
         self.l2 = l2
         self.traffic = traffic
         self.out: list = []
+        self.tpkt_ports: set = set()       # unanalysed ports where TPKT was seen (reported once)
         self.frames = 0
         self.last_time = 0.0
 
@@ -117,6 +120,8 @@ class Pipeline:
                 self._tcp(fr, src, sport, dst, dport, seq, flags, data[toff:pend])
                 return P_TCP102, src
             self.table.lookup(src, sport, dst, dport, flags, seq, fr.number, fr.ts)
+            if toff + 7 <= pend and data[toff] == 3 and data[toff + 1] == 0:
+                self._other_port_tpkt(fr, sport, dport, data, toff, pend)
             return P_OTHER, src
         if proto == IPPROTO_UDP and self.l2 is not None:
             sport, dport, uoff, uend = parse_udp(data, poff, pend)
@@ -126,7 +131,26 @@ class Pipeline:
                 return P_RGOOSE, src
             if kind == "r-sv":
                 return P_RSV, src
+            if kind == "r-tunnel":
+                return P_RTUNNEL, src
         return P_OTHER, src
+
+    def _other_port_tpkt(self, fr, sport, dport, data, off, end) -> None:
+        """ISO-on-TCP on a port that is not analysed: a TPKT header (RFC 1006: version 3,
+        length >= 7) around a COTP TPDU whose length indicator and code fit.  Reported
+        once per port with the ``--port`` hint (a finding, code ``tpkt.other_port``)."""
+        length = data[off + 2] << 8 | data[off + 3]
+        li, code = data[off + 4], data[off + 5] & 0xF0
+        if length < 7 or li + 5 > length or code not in _COTP_CODES:
+            return
+        port = min(sport, dport)
+        if port in self.tpkt_ports:
+            return
+        self.tpkt_ports.add(port)
+        self.findings.append(Finding(
+            "tpkt.other_port", "warning", fr.number, "tpkt",
+            f"TPKT/COTP (ISO-on-TCP) on TCP port {port}, which is not analysed: "
+            f"add --port {port} (or -d tcp.port=={port},tpkt)"))
 
     def _tcp(self, fr, src, sport, dst, dport, seq, flags, payload) -> None:
         number, ts = fr.number, fr.ts

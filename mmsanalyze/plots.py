@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_latency_distribution", "plot_latency_over_time", "plot_report_intervals", "plot_traffic"]
+__all__ = ["plot_latency_distribution", "plot_latency_over_time", "plot_report_intervals", "plot_traffic",
+           "plot_transaction_outcomes"]
 
 _SIZE = (11, 6)
 _MPL_ORIENT = None
@@ -140,6 +141,50 @@ def plot_latency_over_time(txns, path, t0=None, max_series: int = 9) -> str:
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="service (requests)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+#: status -> (marker, colour) in the transaction outcome timeline
+_STATUS_STYLE = {"ok": ("|", "tab:green"), "error": ("x", "tab:red"), "rejected": ("D", "tab:purple"),
+                 "cancelled": ("s", "tab:orange"), "unanswered": ("o", "black")}
+
+
+def plot_transaction_outcomes(txns, path, t0=None, max_services: int = 20) -> str:
+    """Outcome timeline: one lane per service, one mark per request at its request time,
+    shaped and coloured by status (ok, error, rejected, cancelled, unanswered), with the
+    count per status in the legend.  Unlike :func:`plot_latency_over_time` it shows the
+    requests that got no answer and where failures cluster, not how long answers took.
+    Services beyond the ``max_services`` busiest share an "other" lane.
+    """
+    plt = _plt()
+    df = txns[txns["request_time"].notna() | txns["response_time"].notna()]
+    title = "Transactions: outcome per service over the capture"
+    if len(df) == 0:
+        return _empty(path, title, "no confirmed requests in this capture")
+    when = df["request_time"].fillna(df["response_time"]).to_numpy(dtype=float)
+    t0 = float(np.nanmin(when)) if t0 is None else t0
+    svc = df["service"].fillna("?").astype(str)
+    top = list(svc.value_counts().index[:max_services])
+    lanes = top + (["other"] if (~svc.isin(top)).any() else [])
+    lane = svc.where(svc.isin(top), "other").map({n: i for i, n in enumerate(lanes)}).to_numpy()
+    status = df["status"].fillna("unanswered").astype(str).to_numpy()
+    fig, ax = plt.subplots(figsize=(_SIZE[0], max(3.0, 0.4 * len(lanes) + 1.5)), dpi=_DPI)
+    for st, (marker, color) in _STATUS_STYLE.items():
+        sel = status == st
+        if sel.any():
+            ax.scatter(when[sel] - t0, lane[sel], marker=marker, color=color, s=60 if st == "ok" else 40,
+                       linewidths=1.5, facecolors="none" if marker in "oDs" else None,
+                       label=f"{st} ({int(sel.sum())})")
+    ax.set_yticks(range(len(lanes)))
+    ax.set_yticklabels([_tex_safe(n) for n in lanes], fontsize=8)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_xlabel("request time (s since the first frame)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="status (requests)")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

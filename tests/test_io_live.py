@@ -178,3 +178,36 @@ def test_live_veth_vlan_tag_restored(veth):
         (0x88B8, (5,), 4), (0x88BA, (0,), 0), (0x88B8, (), None)]
     assert all(l[2] == SRC and l[3] == DST for l in links)
     assert [f.orig_len for f in got] == [66, 66, 62] and [len(f.data) for f in got] == [66, 66, 62]
+
+
+# ---------------------------------------------------------------- -i any
+@root_only
+def test_any_interface_gives_linux_cooked_frames():
+    """``-i any``: frames from every interface with a Linux cooked header (LINKTYPE 113),
+    loopback packets once (the received copy), decodable down to the UDP payload."""
+    marker = b"MMSA-ANY-%d" % os.getpid()
+    rd = open_source("any", timeout=1.5)
+
+    def send():
+        time.sleep(0.3)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _ in range(3):
+                s.sendto(marker, ("127.0.0.1", 40999))
+        finally:
+            s.close()
+    threading.Thread(target=send).start()
+    with rd:
+        frames = _mine(rd, marker)
+    udp = [f for f in frames if f.data[16 + 9] == 17]          # SLL header, then IPv4 protocol = UDP
+    assert rd.linktypes == {113} and len(udp) == 3
+    assert all(f.linktype == 113 and f.data[:2] == b"\0\0" for f in udp)   # pkttype host: received copy
+    link = parse_link(udp[0].linktype, udp[0].data)
+    assert link is not None
+
+
+def test_any_interface_refuses_a_capture_filter():
+    if not IS_ROOT:
+        pytest.skip("needs root")
+    with pytest.raises(CaptureError, match="not supported"):
+        open_source("any", bpf_filter="udp")

@@ -86,7 +86,7 @@ def test_extra_port():
     rc, out, err = run("pdus", cap, "--findings", "-d", "tcp.port==10002,tpkt")
     assert rc == 0
     # session-level bring-up only: the ISO stack is decoded (findings, no traceback) but no MMS PDU
-    assert out == ""
+    assert out == "(none)\n"
 
 
 def test_parallel_rendering_gives_the_same_output(monkeypatch):

@@ -289,8 +289,10 @@ def safe_relative_path(name: str, strip_root: bool = False) -> tuple[list[str] |
     return parts, None
 
 
-def _write_under(root: str, parts: list[str], data: bytes) -> str:
-    """Create ``root/parts...`` without following any symlink; returns the path."""
+def _write_under(root: str, parts: list[str], data: bytes, overwrite: bool = True) -> str:
+    """Create ``root/parts...`` without following any symlink; returns the path.
+
+    Without ``overwrite`` an existing file is never replaced (``FileExistsError``)."""
     cur = root
     for p in parts[:-1]:
         cur = os.path.join(cur, p)
@@ -302,19 +304,37 @@ def _write_under(root: str, parts: list[str], data: bytes) -> str:
     real_root = os.path.realpath(root)
     if os.path.commonpath([real_root, os.path.realpath(os.path.dirname(path))]) != real_root:
         raise OSError(f"{path} would be outside {root}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    flags |= os.O_TRUNC if overwrite else os.O_EXCL
     fd = os.open(path, flags, 0o644)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     return path
 
 
-def extract(transfers, directory, complete_only: bool = True, strip_root: bool = False) -> list[tuple]:
+def _same_content(path: str, digest: str) -> bool:
+    if os.path.islink(path):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest() == digest
+    except OSError:
+        return False
+
+
+#: Suffixes tried for a name already taken on disk before giving up on a file.
+MAX_SUFFIX = 1000
+
+
+def extract(transfers, directory, complete_only: bool = True, strip_root: bool = False,
+            overwrite: bool = False) -> list[tuple]:
     """Write transfers' data under ``directory``; returns ``[(name, path or None, note)]``.
 
     Incomplete transfers are skipped unless ``complete_only`` is False.  A file read
     twice with the same content is written once; different contents under one name
-    get ``.1``, ``.2`` ... suffixes.
+    get ``.1``, ``.2`` ... suffixes.  A file already on disk (an earlier extraction)
+    is never overwritten unless ``overwrite``: identical content is noted ``exists``,
+    different content gets the next free ``.N`` suffix.
     """
     os.makedirs(directory, exist_ok=True)
     if os.path.islink(directory):
@@ -339,8 +359,20 @@ def extract(transfers, directory, complete_only: bool = True, strip_root: bool =
         if written.get(rel) == digest:
             results.append((tr.name, os.path.join(directory, *rel.split("/")), "duplicate"))
             continue
+        if not overwrite:
+            while os.path.lexists(os.path.join(directory, *rel.split("/"))) and n < MAX_SUFFIX:
+                here = os.path.join(directory, *rel.split("/"))
+                if os.path.islink(here) or _same_content(here, digest):
+                    break                 # a symlink in the way is refused below, never avoided
+                n += 1
+                rel = "/".join(parts[:-1] + [f"{parts[-1]}.{n}"])
+            on_disk = os.path.join(directory, *rel.split("/"))
+            if os.path.lexists(on_disk) and _same_content(on_disk, digest):
+                written[rel] = digest
+                results.append((tr.name, on_disk, "exists (same content)"))
+                continue
         try:
-            path = _write_under(directory, rel.split("/"), data)
+            path = _write_under(directory, rel.split("/"), data, overwrite)
         except OSError as e:
             results.append((tr.name, None, f"refused: {e}"))
             continue

@@ -55,8 +55,10 @@ GOOSE_STREAM_COLUMNS = [
     "st_jumps", "st_repeat_diff_data", "st_late", "reverted_events", "restarts",
     "conf_rev_changes",
     "simulation_messages", "sim_bit_messages", "nds_com_messages", "capture_dups",
-    "malformed", "other_src_macs", "anomalies", "suspicious",
+    "malformed", "other_src_macs", "foreign_frames", "anomalies", "suspicious",
 ]
+#: Frame numbers listed in ``foreign_frames`` per publisher (the count is in ``anomalies``).
+MAX_FOREIGN_LISTED = 20
 
 
 def _fwd(a: int, b: int) -> int:
@@ -65,12 +67,32 @@ def _fwd(a: int, b: int) -> int:
     return d - _MOD if d >= _HALF else d
 
 
+#: Two consecutive retransmission intervals within this ratio of each other are a plateau.
+PLATEAU_TOLERANCE = 0.1
+
+
+def _heartbeat(in_state, steady) -> float:
+    """The steady-state interval (ms): the plateau the retransmission ramp ends on --
+    intervals within one state that repeat the previous one (within
+    :data:`PLATEAU_TOLERANCE`) and are at least half the longest such interval, so the
+    doubling ramp (2, 4, 8 ... 4096 ms) never counts.  Without a plateau in the capture,
+    the median interval once sqNum >= RETRANS_N."""
+    if in_state:
+        top = max(dt for dt, _ in in_state)
+        plateau = [dt for dt, prev in in_state
+                   if prev and abs(dt / prev - 1.0) <= PLATEAU_TOLERANCE and dt >= 0.5 * top]
+        if plateau:
+            return statistics.median(plateau)
+    return statistics.median(steady) if steady else np.nan
+
+
 def _publisher(rows) -> dict:
     """Walk one publisher's messages (tuples in capture order) -> counters."""
     c = dict(events=0, tal_violations=0, sq_gaps=0, sq_lost=0, sq_not_reset=0, sq_repeats=0,
              sq_backwards=0, st_backwards=0, st_jumps=0, st_repeat_diff_data=0, st_late=0,
              reverted_events=0, restarts=0, conf_rev_changes=0, capture_dups=0)
     retrans, steady, tals = [], [], []
+    in_state, prev_in_state = [], None     # (interval ms, previous interval of the same state)
     prev = None
     st_max = sq_max = None
     state_data = state_t = None   # allData / t of the newest state's first message
@@ -101,7 +123,7 @@ def _publisher(rows) -> dict:
             c["st_repeat_diff_data"] += pending
             pending = 0
             st_max, sq_max, state_data, state_t, state_time = st, sq, data, t, time
-            before_data, burst = None, []
+            before_data, burst, prev_in_state = None, [], None
             continue
         if d_st > 0:                                   # new state (event)
             c["events"] += 1
@@ -120,6 +142,7 @@ def _publisher(rows) -> dict:
             if burst:
                 retrans.append(burst)
             burst = []
+            prev_in_state = None
             before_data, state_data, state_t, state_time = state_data, data, t, time
             st_max, sq_max = st, sq
             continue
@@ -131,6 +154,8 @@ def _publisher(rows) -> dict:
                 c["sq_gaps"] += 1
                 c["sq_lost"] += d_sq - 1
             if p_st == st:
+                in_state.append((dt * 1000.0, prev_in_state))
+                prev_in_state = dt * 1000.0
                 if burst is not None and len(burst) < RETRANS_N:
                     burst.append(dt * 1000.0)
                 elif p_sq >= RETRANS_N or burst is None:
@@ -157,7 +182,7 @@ def _publisher(rows) -> dict:
     c["retrans_ms"] = retrans
     c["retrans_min_ms"] = min(flat) if flat else np.nan
     c["retrans_median_ms"] = statistics.median(flat) if flat else np.nan
-    c["heartbeat_ms"] = statistics.median(steady) if steady else np.nan
+    c["heartbeat_ms"] = _heartbeat(in_state, steady)
     c["tal_ms"] = statistics.mode(tals) if tals else None
     return c
 
@@ -169,8 +194,9 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
     ``transport``; ``messages``, ``first_time``/``last_time`` (epoch s),
     ``st_num_first``/``st_num_last``; ``events`` (new stNum values);
     ``retrans_ms`` (per event, the first :data:`RETRANS_N` intervals in ms),
-    ``retrans_min_ms``/``retrans_median_ms`` over those; ``heartbeat_ms`` (median
-    interval once sqNum >= RETRANS_N, i.e. steady state); ``tal_ms`` (usual
+    ``retrans_min_ms``/``retrans_median_ms`` over those; ``heartbeat_ms`` (the
+    steady-state interval: the plateau the retransmission ramp ends on, see
+    :func:`_heartbeat`); ``tal_ms`` (usual
     timeAllowedToLive); ``tal_violations`` (next message later than the previous
     one's TAL); ``sq_gaps``/``sq_lost`` (sqNum jumps and messages missing);
     ``sq_not_reset`` (first message of a new state with sqNum not 0/1);
@@ -183,7 +209,9 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
     ``conf_rev_changes``; ``simulation_messages`` (goosePdu simulation/test
     true), ``sim_bit_messages`` (header S bit), ``nds_com_messages``;
     ``capture_dups``; ``malformed``; ``other_src_macs`` (other MACs sending this
-    gocbRef/APPID); ``anomalies`` (text, '' when none); ``suspicious``.
+    gocbRef/APPID); ``foreign_frames`` (frames of a sequence interleaved with the
+    publisher's own -- the injected ones, see :func:`attribute_frames`; at most
+    MAX_FOREIGN_LISTED); ``anomalies`` (text, '' when none); ``suspicious``.
     """
     if table is None or len(table) == 0:
         return pd.DataFrame({c: [] for c in GOOSE_STREAM_COLUMNS})
@@ -199,6 +227,9 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
                                                                       na_value=None),
                    ok["t"].to_numpy())
         c = _publisher(rows)
+        foreign, _, _ = attribute_frames(ok["st_num"].to_numpy(dtype=np.float64),
+                                         ok["sq_num"].to_numpy(dtype=np.float64))
+        foreign_frames = [int(f) for f in ok["frame"].to_numpy()[foreign]]
         first = grp.iloc[0]
         st = ok["st_num"]
         out.append({
@@ -213,6 +244,8 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
             "sim_bit_messages": int(grp["sim_bit"].sum()),
             "nds_com_messages": int(grp["nds_com"].fillna(False).sum()),
             "malformed": int(grp["malformed"].sum()),
+            "foreign_count": len(foreign_frames),
+            "foreign_frames": foreign_frames[:MAX_FOREIGN_LISTED],
         })
     res = pd.DataFrame(out)
     res["other_src_macs"] = other_src_macs(res, ["appid", "gocb_ref"])
@@ -231,6 +264,9 @@ def _anomalies(r) -> tuple[str, bool]:
         (r.sq_backwards, "messages with an older sqNum in the current state (replay / injection)",
          True),
         (r.sq_repeats, "repeated stNum+sqNum (replay / injection)", True),
+        (r.foreign_count, "messages of a foreign sequence interleaved with the publisher's own "
+                          "(injected: frames " + ", ".join(map(str, r.foreign_frames[:5]))
+                          + (" ..." if r.foreign_count > 5 else "") + ")", True),
         (r.st_repeat_diff_data, "same stNum with different allData (poisoning)", True),
         (r.reverted_events, f"state changes undone within {REVERT_WINDOW_S:g} s "
                             "(injected then withdrawn value, or chatter)", True),
@@ -256,12 +292,75 @@ def _anomalies(r) -> tuple[str, bool]:
     return "; ".join(notes), sus
 
 
+#: Sequences followed at once when attributing frames to publishers (bounds the work
+#: per frame on a capture full of forged counters).
+MAX_CHAINS = 64
+
+
+def attribute_frames(st, sq) -> tuple:
+    """Which frames of one publisher (stNum / sqNum arrays in capture order) cause its
+    anomalies: ``(foreign, repeat, event)`` boolean arrays.
+
+    Frames are followed as sequences: a frame continues the sequence whose stNum it
+    repeats with a higher sqNum, or starts a new one (a new stNum forks from the
+    current state, which stays open; an older state or a restart starts afresh).  A
+    sequence that begins while an earlier genuine sequence goes on afterwards is
+    *foreign* (an injected or replayed stream interleaved with the publisher's own):
+    all of its frames are marked, and the publisher's own frames are not, whatever
+    their stNum.  A sequence that takes over when the previous one stops is the
+    publisher's next state (an event).  ``repeat`` marks a frame repeating or going
+    back on its own sequence's sqNum; ``event`` the first frame of each genuine
+    sequence after the first.
+    """
+    n = len(st)
+    chain_of = np.full(n, -1, dtype=np.int64)
+    chains: list = []                # [st, sq, first index, last index]
+    repeat = np.zeros(n, dtype=bool)
+    for i in range(n):
+        s_i, q_i = st[i], sq[i]
+        if s_i != s_i or q_i != q_i:  # NaN
+            continue
+        best = None
+        for k in range(len(chains) - 1, max(-1, len(chains) - 1 - MAX_CHAINS), -1):
+            c = chains[k]
+            if c[0] == s_i:
+                best = k
+                break
+        if best is not None:
+            c = chains[best]
+            if q_i <= c[1]:
+                repeat[i] = True
+            else:
+                c[1] = q_i
+            c[3] = i
+            chain_of[i] = best
+            continue
+        chains.append([s_i, q_i, i, i])
+        chain_of[i] = len(chains) - 1
+    genuine = []
+    foreign_chain = np.zeros(len(chains), dtype=bool)
+    for k, c in enumerate(chains):
+        if any(chains[g][2] < c[2] < chains[g][3] for g in genuine):
+            foreign_chain[k] = True
+        else:
+            genuine.append(k)
+    foreign = np.zeros(n, dtype=bool)
+    event = np.zeros(n, dtype=bool)
+    ok = chain_of >= 0
+    foreign[ok] = foreign_chain[chain_of[ok]]
+    for k in genuine[1:]:
+        event[chains[k][2]] = True
+    return foreign, repeat & ~foreign, event
+
+
 def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> str:
     """GOOSE event timeline per publisher, as a PNG at ``path``; returns ``path``.
 
     Top: one lane per publisher (gocbRef, APPID): a dot per message, a triangle
-    per event (new stNum, annotated with the stNum), a red cross per message from
-    an older state or with a repeated / older sqNum.  Bottom: sqNum over time
+    per event (new stNum, annotated with the stNum), a red cross on each frame of a
+    sequence that contradicts the publisher's own (see :func:`attribute_frames`: the
+    injected frames, not the genuine ones they contradict), an orange plus on a
+    repeated or older sqNum.  Bottom: sqNum over time
     (log scale), the retransmission sawtooth that restarts at each event.  The
     ``max_publishers`` busiest publishers are drawn.
     """
@@ -274,6 +373,9 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> 
     pubs = ok.groupby(keys, dropna=False).size().sort_values(ascending=False) if len(ok) \
         else pd.Series(dtype=int)
     shown = list(pubs.index[:max_publishers])
+    if not shown:
+        from ..plots import _empty
+        return _empty(path, "GOOSE publishers: events and retransmissions", "no GOOSE in this capture")
     lane_h = max(2.5, 0.35 * len(shown) + 1)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, lane_h + 3.5), sharex=True,
                                    gridspec_kw={"height_ratios": [lane_h, 3.0]})
@@ -292,16 +394,15 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> 
             color = cmap(i % cmap.N)
             y = np.full(len(tt), float(i))
             ax1.plot(tt, y, ".", color=color, ms=3)
-            newest = np.maximum.accumulate(st)
-            event = np.r_[False, st[1:] > newest[:-1]]
+            foreign, repeat, event = attribute_frames(st, sq)
             ax1.plot(tt[event], y[event], "^", color=color, ms=8, mec="black", mew=0.5)
             for x, v in list(zip(tt[event], st[event]))[:40]:
                 ax1.annotate(f"{int(v)}", (x, i), xytext=(2, 5), textcoords="offset points",
                              fontsize=6)
-            bad = np.r_[False, st[1:] < newest[:-1]] | np.r_[
-                False, (st[1:] == st[:-1]) & (sq[1:] <= sq[:-1])]
-            if bad.any():
-                ax1.plot(tt[bad], y[bad], "x", color="red", ms=8, mew=1.8)
+            if foreign.any():
+                ax1.plot(tt[foreign], y[foreign], "x", color="red", ms=8, mew=1.8)
+            if repeat.any():
+                ax1.plot(tt[repeat], y[repeat], "+", color="darkorange", ms=9, mew=1.8)
             ax2.plot(tt, sq + 1, ".", color=color, ms=3)
             ref = str(key[2]).replace("$", r"\$")
             appid = f"0x{int(key[1]):04X}" if not pd.isna(key[1]) else "?"
@@ -310,7 +411,8 @@ def plot_goose_timeline(table: pd.DataFrame, path, max_publishers: int = 20) -> 
         ax1.set_yticklabels(labels, fontsize=7)
         ax1.set_ylim(len(shown) - 0.5, -0.5)
         ax1.plot([], [], "^", color="grey", mec="black", mew=0.5, label="event (new stNum)")
-        ax1.plot([], [], "x", color="red", mew=1.8, label="older state / repeated sqNum")
+        ax1.plot([], [], "x", color="red", mew=1.8, label="foreign sequence (contradicts the publisher's own)")
+        ax1.plot([], [], "+", color="darkorange", mew=1.8, label="repeated / older sqNum")
         ax1.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2,
                    frameon=False, borderaxespad=0.2)
         title = "GOOSE publishers: events and retransmissions"

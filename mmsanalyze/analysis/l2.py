@@ -99,6 +99,9 @@ class L2Collector:
         if kind is None:
             return None
         self.count(kind, ts, len(payload) if wire_len is None else wire_len)
+        if kind == "r-tunnel" and self.decode_routable:
+            self._tunnel(frame_number, ts, payload, src_mac)
+            return kind
         if self.decode_routable:
             if kind == "r-goose" and self.goose is not None:
                 self.goose.add_routable(frame_number, ts, payload, src_mac, dst_mac, vlan_ids,
@@ -107,6 +110,31 @@ class L2Collector:
                 self.sv.add_routable(frame_number, ts, payload, src_mac, dst_mac, vlan_ids,
                                      vlan_priority)
         return kind
+
+    def _tunnel(self, frame_number, ts, payload, src_mac) -> str | None:
+        """Layer-2 GOOSE tunnelled in a 90-5 datagram: decoded by the GOOSE collector
+        (``transport='r-tunnel'``); returns 'goose' when it carried GOOSE."""
+        from ..errors import DecodeError
+        from ..goose.routable import PAYLOAD_TUNNEL, parse_session, tunnelled_frame
+        try:
+            sess = parse_session(payload, 0, len(payload))
+        except DecodeError:
+            return None
+        carried = None
+        for item in sess.payloads:
+            if item.tag != PAYLOAD_TUNNEL:
+                continue
+            # the tunnelled frame's own GOOSE Length bounds it (some senders get the
+            # item's APDU length wrong while the session payload length is right)
+            inner = tunnelled_frame(payload, item.apdu_start, len(payload))
+            if inner is None:
+                continue
+            dst, vlans, prio, ethertype, off = inner
+            if ethertype == 0x88B8 and self.goose is not None:
+                frame = bytes(payload)
+                self.goose.add_tunnelled(frame_number, ts, frame, off, src_mac, dst, vlans, prio)
+                carried = "goose"
+        return carried
 
     def add_llc(self, frame_number: int, ts: float, data, off: int,
                 wire_len: int | None = None) -> str | None:

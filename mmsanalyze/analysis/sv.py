@@ -278,8 +278,12 @@ def plot_sv_intervals(table: pd.DataFrame, path, max_publishers: int = 12) -> st
     import matplotlib.pyplot as plt
     import matplotlib.ticker
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
     ok = table[~table["malformed"].to_numpy(dtype=bool)] if len(table) else table
+    if not len(ok):
+        from ..plots import _empty
+        return _empty(path, "Sampled Values: arrival intervals and smpCnt continuity",
+                      "no Sampled Values in this capture")
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True)
     lo = hi = 1
     if len(ok):
         t0 = ok["time"].min()

@@ -18,10 +18,11 @@ from ._table import build, columns_doc
 
 __all__ = ["TrafficCounter", "COLUMNS", "SECOND_COLUMNS", "SOURCE_COLUMNS", "PROTOCOLS"]
 
-#: Protocol names by the pipeline's codes (P_OTHER=0 ... P_TCP102=7).
-PROTOCOLS = ("other", "mms", "goose", "sv", "r-goose", "r-sv", "gsse", "iso-tcp")
+#: Protocol names by the pipeline's codes (P_OTHER=0 ... P_TCP102=7, P_RTUNNEL=8: IEC 61850-90-5
+#: datagrams tunnelling layer-2 frames).
+PROTOCOLS = ("other", "mms", "goose", "sv", "r-goose", "r-sv", "gsse", "iso-tcp", "r-tunnel")
 #: Order of the protocols in tables and plots.
-ORDER = ("mms", "iso-tcp", "goose", "r-goose", "gsse", "sv", "r-sv", "other")
+ORDER = ("mms", "iso-tcp", "goose", "r-goose", "gsse", "sv", "r-sv", "r-tunnel", "other")
 
 COLUMNS = {
     "protocol": ("string", "mms, iso-tcp, goose, r-goose, gsse, sv, r-sv or other"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 
 from ._mms import error_code, failed_items, request_object
+from .values import pdu_values
 from ._table import build, columns_doc, endpoint
 
 __all__ = ["COLUMNS", "Transaction", "match_transactions", "transactions_table", "STATUSES"]
@@ -52,6 +53,7 @@ COLUMNS = {
     "request_missing": ("bool", "the response was captured but not its request"),
     "duplicates": ("Int64", "identical request/response PDUs folded into this row"),
     "cancel_frame": ("Int64", "frame of a cancel-RequestPDU naming this request"),
+    "values": ("object", "values of a read response (a failed item as {'failure': code}) or of a write request (plain Python form)"),
 }
 
 _REQ, _RSP, _ERR, _REJ = "confirmed-RequestPDU", "confirmed-ResponsePDU", "confirmed-ErrorPDU", "rejectPDU"
@@ -234,6 +236,12 @@ def transactions_table(txns, conns=None):
         cols["request_missing"].append(req is None)
         cols["duplicates"].append(t.duplicates)
         cols["cancel_frame"].append(t.cancel_frame)
+        if t.service == "write":
+            cols["values"].append(pdu_values(qm, "write", "confirmed-RequestPDU"))
+        elif t.service == "read" and rsp is not None and rpdu == "confirmed-ResponsePDU":
+            cols["values"].append(pdu_values(rsp.decoded(), "read", rpdu))
+        else:
+            cols["values"].append(None)
     return build(COLUMNS, cols)
 
 

@@ -15,7 +15,15 @@ def register(p) -> None:
     add_table_options(p)
 
 
+def with_identity(assoc, ident):
+    """The associations table with the identify response of each stream (vendor, model,
+    revision) appended: what the server said it is."""
+    first = ident.drop_duplicates("stream")[["stream", "vendor", "model", "revision"]] if len(ident) else \
+        ident[["stream", "vendor", "model", "revision"]]
+    return assoc.merge(first, on="stream", how="left")
+
+
 def run(args) -> int:
     cap = load(args)
-    emit(cap.associations(), args, cap, TABLE)
+    emit(with_identity(cap.associations(), cap.identify()), args, cap, TABLE + ("vendor", "model", "revision"))
     return 0

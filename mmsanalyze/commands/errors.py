@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..analysis.errors import KINDS
 from ._common import add_table_options, emit, load
 
 HELP = "errors (service, data-access, reject, abort, LastApplError ...) grouped by kind, code and server"
@@ -13,7 +14,8 @@ LIST = ("frame", "time", "stream", "sender", "kind", "service", "invoke_id", "er
 def register(p) -> None:
     add_table_options(p)
     p.add_argument("--list", action="store_true", help="one row per error occurrence instead of groups")
-    p.add_argument("--kind", action="append", metavar="K", help="only these kinds; repeatable")
+    p.add_argument("--kind", action="append", metavar="K", choices=KINDS,
+                   help=f"only these kinds ({', '.join(KINDS)}); repeatable")
 
 
 def grouped(df):

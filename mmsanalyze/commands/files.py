@@ -19,6 +19,8 @@ def register(p) -> None:
     p.add_argument("--incomplete", action="store_true", help="with --extract: also write incomplete files")
     p.add_argument("--strip-root", action="store_true",
                    help="with --extract: write names starting with '/' under DIR instead of refusing them")
+    p.add_argument("--force", action="store_true",
+                   help="with --extract: overwrite files already in DIR (default: keep them, write a .N copy)")
     p.add_argument("--directory", action="store_true", help="list the FileDirectory entries seen instead")
 
 
@@ -30,7 +32,8 @@ def run(args) -> int:
     emit(cap.files(), args, cap, TABLE)
     if args.extract:
         try:
-            res = cap.extract_files(args.extract, complete_only=not args.incomplete, strip_root=args.strip_root)
+            res = cap.extract_files(args.extract, complete_only=not args.incomplete, strip_root=args.strip_root,
+                                    overwrite=args.force)
         except OSError as e:
             raise CaptureError(f"--extract {args.extract}: {e}") from None
         for name, path, note in res:

@@ -11,7 +11,10 @@ import os
 import sys
 
 from ..cli import add_format, dumpb, dumps, open_frames, ports_of
-from ..dfilter import compile_filter
+from ._common import add_time_format, format_time
+from ..analysis.values import abridge, pdu_values
+from ..errors import CaptureError
+from ..dfilter import LIST, NUMBER, compile_filter
 from ..mms import iec61850_reference
 from ..pipeline import Pipeline
 from ..records import PduRecord
@@ -19,11 +22,22 @@ from ..records import PduRecord
 #: Fields of one PDU in jsonl/csv output and in -Y filters (see README "pdus fields").
 FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
           "via", "variables", "references", "error", "access_results", "malformed", "detail")
+#: -Y also knows these: seconds since the first frame and epoch seconds (tshark's
+#: frame.time_relative / frame.time_epoch); ``time`` is what the output shows.
+FILTER_FIELDS = FIELDS + ("time_relative", "time_epoch")
+FILTER_TYPES = {**{k: NUMBER for k in ("frame", "time", "stream", "sport", "dport", "invoke_id", "time_relative",
+                                       "time_epoch")},
+                **{k: LIST for k in ("variables", "references", "access_results")}}
 CSV_FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
               "via", "variables", "error", "malformed")
 
 
 HELP = "list every MMS PDU (tshark-like lines, JSON lines or CSV)"
+EXAMPLES = """examples:
+  mmsanalyze pdus station.pcapng
+  mmsanalyze pdus station.pcapng -Y 'service == read && variables ~ MMXU1' -V
+  mmsanalyze pdus station.pcapng --format jsonl --columns frame,time,service,variables,access_results
+  mmsanalyze pdus station.pcapng -Y 'pdu == confirmed-ErrorPDU' --output errors.parquet"""
 
 
 def register(p) -> None:
@@ -32,6 +46,13 @@ def register(p) -> None:
                    help="display filter, e.g. 'service==read && invoke_id==3', 'variables~LLN0', 'stream==2'")
     p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
     p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
+    add_time_format(p)
+    p.add_argument("--columns", metavar="A,B,...",
+                   help=f"only these fields (jsonl, csv, or a table of them): {', '.join(FIELDS)}")
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="also write the PDUs to FILE: .parquet (needs pyarrow), .csv or .json")
+    p.epilog = EXAMPLES
+    p.set_defaults(_check_outputs=True)
 
 
 def record_dict(rec: PduRecord, full: bool = True) -> dict:
@@ -66,7 +87,7 @@ def _reference(name: str) -> str:
     return name
 
 
-def summary_line(rec: PduRecord, t0: float) -> str:
+def summary_line(rec: PduRecord, t0: float, time_format: str = "r") -> str:
     """One tshark-like line: No. Time Source -> Destination Protocol Info."""
     info = [rec.pdu or "malformed"]
     if rec.service:
@@ -85,9 +106,12 @@ def summary_line(rec: PduRecord, t0: float) -> str:
             failed = [r["failure"] for r in m.access_results if isinstance(r, dict) and "failure" in r]
             info.append(f"[{len(m.access_results)} results" +
                         (f", {len(failed)} failed: {', '.join(map(str, failed[:3]))}]" if failed else "]"))
+        vals = pdu_values(m, rec.service, rec.pdu)
+        if vals:
+            info.append("= " + abridge(vals))
     if rec.error:
         info.append(f"[Malformed: {rec.error}]")
-    return (f"{rec.frame:>7} {rec.time - t0:>11.6f} {rec.src}:{rec.sport} \u2192 {rec.dst}:{rec.dport} "
+    return (f"{rec.frame:>7} {format_time(rec.time, t0, time_format):>11} {rec.src}:{rec.sport} \u2192 {rec.dst}:{rec.dport} "
             f"MMS {' '.join(info)}")
 
 
@@ -120,6 +144,9 @@ def _scalar(v) -> str:
     return dumps(v)
 
 
+#: Findings that tell the user what to do (printed even without --findings).
+HINT_CODES = {"tpkt.other_port"}
+
 #: PDUs per batch handed to a worker process; below PARALLEL_MIN PDUs everything stays
 #: in-process (starting workers costs ~0.1 s).
 BATCH = 2000
@@ -128,17 +155,37 @@ PARALLEL_MIN = 4000
 _worker_state: dict = {}
 
 
-def _init_worker(fmt, filter_text, verbose):
+def _init_worker(fmt, filter_text, verbose, time_format="r", columns=None):
     # A worker only decodes and formats batches of acyclic trees that reference counting
     # frees; the cyclic collector would just rescan them (measured: ~15% of its time).
     import gc
     gc.disable()
     _worker_state["fmt"] = fmt
-    _worker_state["pred"] = compile_filter(filter_text, FIELDS) if filter_text else None
+    _worker_state["pred"] = compile_filter(filter_text, FILTER_FIELDS, FILTER_TYPES) if filter_text else None
     _worker_state["verbose"] = verbose
+    _worker_state["time_format"] = time_format
+    _worker_state["columns"] = columns
 
 
-def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
+def _getter(d: dict, t0, relative: bool):
+    """-Y field lookup of one PDU: its fields plus time_relative / time_epoch; ``time`` is
+    relative when the output shows relative times."""
+    def get(name):
+        if name == "time_epoch":
+            return d["time"]
+        if name == "time_relative" or (name == "time" and relative):
+            return d["time"] - t0 if t0 is not None else d["time"]
+        return d.get(name)
+    return get
+
+
+def _csv_cell(v):
+    """A CSV cell: lists and dicts as JSON (as every table command writes them), None empty."""
+    return dumps(v) if isinstance(v, (dict, list, tuple)) else ("" if v is None else v)
+
+
+def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str = "r", columns=None,
+           collect=None) -> tuple:
     """Output lines for ``records`` (PduRecords) and how many passed the filter.
 
     JSON lines come back as UTF-8 bytes (orjson's own output, written straight to the
@@ -148,29 +195,35 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
         parts = []
         for rec in records:
             d = record_dict(rec, True)
-            if pred is not None and not pred(d.get):
+            if pred is not None and not pred(_getter(d, t0, False)):
                 continue
-            parts.append(dumpb(d))
+            if collect is not None:
+                collect.append(d)
+            parts.append(dumpb({k: d[k] for k in columns} if columns else d))
         return (b"\n".join(parts) + b"\n" if parts else b""), len(parts)
     out = io.StringIO()
     write = out.write
     writer = csv.writer(out) if fmt == "csv" else None
     full = fmt != "table" or pred is not None or verbose
     shown = 0
+    fields = columns or CSV_FIELDS
     for rec in records:
         d = None
         if pred is not None:
             d = record_dict(rec, True)
-            if not pred(d.get):
+            if not pred(_getter(d, t0, fmt == "table" and time_format == "r")):
                 continue
         shown += 1
+        if collect is not None:
+            d = d or record_dict(rec, True)
+            collect.append(d)
         if fmt == "csv":
             d = d or record_dict(rec, True)
-            writer.writerow(["|".join(d[k]) if k == "variables" else
-                             (dumps(d[k]) if isinstance(d[k], (dict, list)) else
-                              ("" if d[k] is None else d[k])) for k in CSV_FIELDS])
+            writer.writerow([_csv_cell(d[k]) for k in fields])
+        elif columns:
+            continue                  # a table of the asked-for columns is printed at the end
         else:
-            write(summary_line(rec, t0) + "\n")
+            write(summary_line(rec, t0, time_format) + "\n")
             if verbose:
                 m = rec.decoded()
                 write(f"  Frame {rec.frame}, stream {rec.stream}, via {rec.via}, {len(rec.raw)} octets\n")
@@ -185,7 +238,8 @@ def render(records, fmt: str, pred, verbose: bool, t0: float) -> tuple:
 def _render_batch(job):
     rows, t0 = job
     st = _worker_state
-    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0)
+    return render([PduRecord(*row) for row in rows], st["fmt"], st["pred"], st["verbose"], t0, st["time_format"],
+                  st["columns"])
 
 
 def run(args) -> int:
@@ -193,7 +247,16 @@ def run(args) -> int:
     reader, frames = open_frames(args)
     pipe = Pipeline(ports)
     fmt = args.format
-    pred = compile_filter(args.filter, FIELDS) if args.filter else None
+    pred = compile_filter(args.filter, FILTER_FIELDS, FILTER_TYPES) if args.filter else None
+    tf = args.time_format
+    columns = None
+    if args.columns:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        bad = [c for c in columns if c not in FIELDS]
+        if bad:
+            raise CaptureError(f"unknown column(s) {', '.join(bad)}; available: {', '.join(FIELDS)}")
+    collect = [] if (args.output or (columns and fmt == "table")) else None
+    total = 0
     out = sys.stdout
     binary = getattr(out, "buffer", None)
 
@@ -208,31 +271,35 @@ def run(args) -> int:
             out.write(chunk)
 
     if fmt == "csv":
-        csv.writer(out).writerow(CSV_FIELDS)
+        csv.writer(out).writerow(columns or CSV_FIELDS)
     live = getattr(reader, "format", "") == "live"
-    workers = 0 if live else min(2, os.cpu_count() or 1)
+    workers = 0 if live or collect is not None else min(2, os.cpu_count() or 1)
     pool = None
     pending: list = []
     jobs: collections.deque = collections.deque()
     t0 = None
 
     def flush(final: bool = False):
-        nonlocal pool
+        nonlocal pool, total
         if not pending:
             return
         batch = pending[:]
         pending.clear()
         if pool is None and workers > 1 and (not final or len(batch) >= PARALLEL_MIN):
             ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing
-            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose))
+            pool = ctx.Pool(workers, _init_worker, (fmt, args.filter, args.verbose, tf, columns))
         if pool is None:
-            write(render(batch, fmt, pred, args.verbose, t0)[0])
+            text, n = render(batch, fmt, pred, args.verbose, t0, tf, columns, collect)
+            total += n
+            write(text)
             return
         rows = [(r.frame, r.time, r.stream, r.direction, r.src, r.sport, r.dst, r.dport, r.pdu,
                  r.service, r.invoke_id, r.raw, r.via, r.error) for r in batch]
         jobs.append(pool.apply_async(_render_batch, ((rows, t0),)))
         while jobs and (jobs[0].ready() or len(jobs) > 2 * workers):
-            write(jobs.popleft().get()[0])
+            text, n = jobs.popleft().get()
+            total += n
+            write(text)
 
     first_time = None
     try:
@@ -254,13 +321,23 @@ def run(args) -> int:
             pending.extend(r for r in pipe.finish() if r.__class__ is PduRecord)
             flush(True)
             while jobs:
-                write(jobs.popleft().get()[0])
+                text, n = jobs.popleft().get()
+                total += n
+                write(text)
             findings = list(getattr(reader, "findings", [])) + pipe.findings
     finally:
         if pool is not None:
             pool.terminate()
+    if collect is not None:
+        _emit_collected(collect, columns, args, t0)
+    elif fmt == "table" and not total:
+        out.write("(none)\n")
+    hints = [f for f in findings if f.code in HINT_CODES]
+    if not args.findings and fmt != "table":
+        for f in hints:
+            print(f"mmsanalyze: frame {f.frame}: {f.message}", file=sys.stderr)
     if args.findings or fmt == "table":
-        shown = findings if args.findings else [f for f in findings if f.severity == "error"]
+        shown = findings if args.findings else [f for f in findings if f.severity == "error" or f in hints]
         for f in shown:
             print(f"[{f.severity}] frame {f.frame} {f.layer}: {f.code}: {f.message}", file=sys.stderr)
     else:
@@ -268,3 +345,14 @@ def run(args) -> int:
         if errs:
             print(f"mmsanalyze: {errs} malformed units (use --findings to list them)", file=sys.stderr)
     return 0
+
+
+def _emit_collected(rows, columns, args, t0) -> None:
+    """--output FILE and a table of --columns, from the PDUs' field dicts."""
+    import pandas as pd
+    from ._common import terminal_width, text_table, write_output
+    df = pd.DataFrame(rows, columns=list(FIELDS))
+    if args.output:
+        write_output(df[columns] if columns else df, args.output)
+    if columns and args.format == "table":
+        sys.stdout.write(text_table(df[columns], t0, args.time_format, terminal_width(), columns) + "\n")

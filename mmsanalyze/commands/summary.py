@@ -57,7 +57,7 @@ def facts(cap) -> dict:
                     "p90_ms": r.p90_ms, "max_ms": r.max_ms, "unanswered": int(r.unanswered)})
     mix.sort(key=lambda m: -m["requests"])
     f["services"] = mix
-    f["transactions"] = {k: int(v) for k, v in tx["status"].value_counts().items()} if len(tx) else {}
+    f["transactions"] = {k: int(v) for k, v in _statuses(tx).value_counts().items()} if len(tx) else {}
     f["request_missing"] = int(tx["request_missing"].sum()) if len(tx) else 0
     slow = cap.slowest(5)
     f["slowest"] = [{"frame": int(r.request_frame), "service": r.service, "object": r.object,
@@ -87,12 +87,92 @@ def facts(cap) -> dict:
         if len(st):
             sus = st[st["suspicious"].astype(bool)] if "suspicious" in st else st.iloc[0:0]
             f[kind] = {"streams": len(st), "suspicious": len(sus),
-                       "anomalies": [a for a in sus["anomalies"].tolist() if a][:TOP] if len(sus) else []}
+                       "anomalies": [a for a in sus["anomalies"].tolist() if a][:TOP] if len(sus) else [],
+                       "suspicious_streams": [_publisher(kind, r) for r in sus.head(TOP).itertuples()],
+                       "simulation": _simulated(kind, st)}
     fnd = cap.findings()
     f["findings"] = {k: int(v) for k, v in fnd["severity"].value_counts().items()} if len(fnd) else {}
     f["finding_codes"] = {k: int(v) for k, v in fnd["code"].value_counts().head(TOP).items()} if len(fnd) else {}
+    f["truncated"] = bool(len(fnd)) and bool((fnd["code"] == "capture.truncated_record").any())
+    f["findings_hint"] = _findings_hint(fnd)
+    f["hints"] = sorted(set(fnd[fnd["code"] == "tpkt.other_port"]["message"])) if len(fnd) else []
+    idt = cap.identify()
+    f["assets"] = [{"server": r.server, "vendor": r.vendor, "model": r.model, "revision": r.revision}
+                   for r in idt.drop_duplicates(["server", "vendor", "model", "revision"]).itertuples()]
+    f["other_information_reports"] = _other_information_reports(cap)
     f["problems"] = problems(f)
     return f
+
+
+#: Status of a request still unanswered when the capture ended (not a failure).
+CAPTURE_ENDED = "unanswered (capture ended)"
+
+
+def _statuses(tx):
+    """Transaction statuses, with an unanswered request that nothing answered after it on
+    its stream (the capture stopped first) as :data:`CAPTURE_ENDED`."""
+    st = tx["status"].astype(object).copy()
+    if not len(tx):
+        return st
+    answered = tx[tx["response_frame"].notna() & tx["request_frame"].notna()]
+    last = answered.groupby("stream")["request_frame"].max().to_dict()
+    for i, r in enumerate(tx.itertuples()):
+        if r.status == "unanswered" and not r.request_missing and r.request_frame is not None \
+                and r.request_frame == r.request_frame and r.request_frame > last.get(r.stream, -1):
+            st.iloc[i] = CAPTURE_ENDED
+    return st
+
+
+def _publisher(kind, r) -> dict:
+    name = r.gocb_ref if kind == "goose" else r.sv_id
+    appid = None if r.appid is None or r.appid != r.appid else int(r.appid)
+    return {"name": name, "appid": appid, "src_mac": r.src_mac, "anomalies": r.anomalies}
+
+
+def _simulated(kind, st) -> list:
+    col = "simulation_messages" if kind == "goose" else "sim_frames"
+    if col not in st:
+        return []
+    out = []
+    for r in st.itertuples():
+        n = int(getattr(r, col) or 0) + int(getattr(r, "sim_bit_messages", 0) or 0)
+        if n:
+            out.append({"name": r.gocb_ref if kind == "goose" else r.sv_id, "messages": n})
+    return out[:TOP]
+
+
+def _findings_hint(fnd) -> list:
+    """The commands that list the error findings (decoder findings: pdus --findings;
+    malformed GOOSE / SV frames: their --list with -Y malformed)."""
+    if not len(fnd):
+        return []
+    layers = set(fnd[fnd["severity"] == "error"]["layer"])
+    out = []
+    if layers - {"goose", "sv"}:
+        out.append("mmsanalyze pdus --findings")
+    if "goose" in layers:
+        out.append("mmsanalyze goose --list -Y malformed")
+    if "sv" in layers:
+        out.append("mmsanalyze sv --list -Y malformed")
+    return out
+
+
+def _other_information_reports(cap) -> dict:
+    """informationReports that are not IEC 61850 reports (no RPT: ICCP/TASE.2 transfer
+    sets, plain MMS variable reports), counted per variable list / first variable."""
+    rpt = set(cap.reports()["frame"].tolist())
+    names: dict = {}
+    n = 0
+    for r in cap.records:
+        if r.service != "informationReport" or r.frame in rpt:
+            continue
+        m = r.decoded()
+        if m is None:
+            continue
+        n += 1
+        key = m.variables[0] if m.variables else "?"
+        names[key] = names.get(key, 0) + 1
+    return {"count": n, "by_name": dict(sorted(names.items(), key=lambda kv: -kv[1])[:TOP])}
 
 
 def problems(f) -> list[str]:
@@ -105,9 +185,12 @@ def problems(f) -> list[str]:
         out.append(f"association stream {r['stream']} ({r['client']} -> {r['server']}) refused"
                    + (f" by the {r['by']}" if r["by"] else "") + (f": {r['reason']}" if r["reason"] else ""))
     t = f["transactions"]
-    failed = sum(v for k, v in t.items() if k != "ok")
-    if failed:
-        out.append(f"{failed} request(s) not ok: " + ", ".join(f"{v} {k}" for k, v in t.items() if k != "ok"))
+    out.extend(f.get("hints", []))
+    if f.get("truncated"):
+        out.append("the capture file is truncated (its last record is cut off)")
+    bad = {k: v for k, v in t.items() if k not in ("ok", CAPTURE_ENDED)}
+    if bad:
+        out.append(f"{sum(bad.values())} request(s) not ok: " + ", ".join(f"{v} {k}" for k, v in bad.items()))
     for k in ("abort", "rst"):
         if a["ends"].get(k):
             out.append(f"{a['ends'][k]} association(s) ended by {k}")
@@ -117,10 +200,15 @@ def problems(f) -> list[str]:
         if bad:
             out.append(f"reports {r['rpt_id']} (stream {r['stream']}): " + ", ".join(bad))
     for kind in ("goose", "sv"):
-        if f.get(kind, {}).get("suspicious"):
-            out.append(f"{f[kind]['suspicious']} suspicious {kind.upper()} stream(s)")
+        label = "GOOSE" if kind == "goose" else "SV"
+        for p in f.get(kind, {}).get("suspicious_streams", []):
+            appid = f"APPID 0x{p['appid']:04X}, " if p["appid"] is not None else ""
+            out.append(f"suspicious {label} publisher {p['name']} ({appid}{p['src_mac']}): {p['anomalies']}")
+        for p in f.get(kind, {}).get("simulation", []):
+            out.append(f"{p['messages']} {label} message(s) of {p['name']} carry the simulation flag (test traffic)")
     if f["findings"].get("error"):
-        out.append(f"{f['findings']['error']} malformed unit(s) (see `pdus --findings`)")
+        hint = " or ".join(f"`{h}`" for h in f.get("findings_hint") or ["mmsanalyze pdus --findings"])
+        out.append(f"{f['findings']['error']} malformed unit(s) (see {hint})")
     if f["request_missing"]:
         out.append(f"{f['request_missing']} response(s) without their request in the capture")
     return out
@@ -133,11 +221,19 @@ def render(f, out) -> None:
     w("Traffic      " + ", ".join(f"{t['protocol']} {t['frames']} frames/{t['byte_share'] * 100:.1f}% bytes"
                                    for t in f["traffic"]) + "\n")
     a = f["associations"]
-    ends = ", ".join(f"{v} {k}" for k, v in a["ends"].items()) or "-"
-    w(f"Associations {a['count']} ({ends}); {a['clients']} client host(s), {a['servers']} server(s)")
-    w(f"; {a['without_handshake']} started before the capture\n" if a["without_handshake"] else "\n")
-    w(f"MMS          {f['mms_pdus']} PDUs; transactions: "
-      + (", ".join(f"{v} {k}" for k, v in f["transactions"].items()) or "none") + "\n")
+    if a["count"] or f["mms_pdus"]:         # a GOOSE/SV-only capture has no MMS sections
+        ends = ", ".join(f"{v} {k}" for k, v in a["ends"].items()) or "-"
+        w(f"Associations {a['count']} ({ends}); {a['clients']} client host(s), {a['servers']} server(s)")
+        w(f"; {a['without_handshake']} started before the capture\n" if a["without_handshake"] else "\n")
+        w(f"MMS          {f['mms_pdus']} PDUs; transactions: "
+          + (", ".join(f"{v} {k}" for k, v in f["transactions"].items()) or "none") + "\n")
+    for asset in f.get("assets", [])[:TOP]:
+        w(f"Asset        {asset['server']}: " + " ".join(str(asset[k]) for k in ("vendor", "model", "revision")
+                                                      if asset[k]) + "\n")
+    other = f.get("other_information_reports") or {}
+    if other.get("count"):
+        w(f"InfoReports  {other['count']} informationReport(s) that are not IEC 61850 reports (ICCP/TASE.2 "
+          "transfer sets, plain variables): " + ", ".join(f"{k} {v}" for k, v in other["by_name"].items()) + "\n")
     if f["services"]:
         w("\nService mix  (requests, failed, p50 / p90 / max ms)\n")
         for s in f["services"][:TOP]:

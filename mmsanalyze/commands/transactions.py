@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from ..analysis.transactions import STATUSES
+from ..mms import CONFIRMED_SERVICES
 from ._common import add_table_options, emit, load, plot_done
+
+#: Confirmed service names --service accepts (ISO 9506 ASN.1 identifiers).
+SERVICES = tuple(sorted(set(CONFIRMED_SERVICES.values())))
 
 HELP = "confirmed requests matched with their responses: status, error, latency"
 
 TABLE = ("request_frame", "request_time", "stream", "requester", "invoke_id", "service", "object",
-         "status", "error_code", "latency_ms", "response_frame")
+         "status", "error_code", "latency_ms", "response_frame", "values")
 
 
 def register(p) -> None:
-    add_table_options(p, plot="draw latency over time (one marker per transaction, by service) to PNG")
-    p.add_argument("--status", action="append", metavar="S",
-                   help="only these statuses (ok, error, rejected, cancelled, unanswered); repeatable")
-    p.add_argument("--service", action="append", metavar="NAME", help="only these services; repeatable")
+    add_table_options(p, plot="draw the outcome timeline (one lane per service, one mark per request "
+                              "shaped by status) to PNG; latency over time is `latency --plot-time`")
+    p.add_argument("--status", action="append", metavar="S", choices=STATUSES,
+                   help=f"only these statuses ({', '.join(STATUSES)}); repeatable")
+    p.add_argument("--service", action="append", metavar="NAME", choices=SERVICES,
+                   help="only these confirmed services (read, write, getNameList ...); repeatable")
     p.add_argument("--failed", action="store_true", help="only transactions whose status is not ok")
 
 
@@ -30,6 +37,6 @@ def run(args) -> int:
     df = df.reset_index(drop=True)
     emit(df, args, cap, TABLE)
     if args.plot:
-        from ..plots import plot_latency_over_time
-        plot_done(plot_latency_over_time(df, args.plot, t0=cap.first_time))
+        from ..plots import plot_transaction_outcomes
+        plot_done(plot_transaction_outcomes(df, args.plot, t0=cap.first_time))
     return 0

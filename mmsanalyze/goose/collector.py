@@ -109,6 +109,24 @@ class GooseCollector:
             n += 1
         return n
 
+    def add_tunnelled(self, frame_number: int, ts: float, data, l3_offset: int, src_mac, dst_mac,
+                      vlan_ids=(), vlan_priority=None) -> None:
+        """Decode a layer-2 GOOSE frame carried in an IEC 61850-90-5 tunnel (session
+        identifier 0xA0, payload type 0x83: see :func:`mmsanalyze.goose.routable.tunnelled_frame`);
+        ``l3_offset`` is its APPID.  Such rows have ``transport='r-tunnel'``."""
+        rec = {}
+        notes: list = []
+        err = None
+        end = len(data)
+        try:
+            appid, length, r1, r2, end = read_l2_header(data, l3_offset, end)
+            rec.update(appid=appid, length=length, reserved1=r1, reserved2=r2)
+            data, err = _decode_pdu(data, l3_offset + HEADER_LEN, end, rec, notes)
+        except DecodeError as exc:
+            err = exc
+        self._row(frame_number, ts, data, rec, err, src_mac, dst_mac, vlan_ids, vlan_priority,
+                  "r-tunnel", notes)
+
     def _row(self, frame, ts, data, rec, err, src, dst, vlan_ids, prio, transport, notes=()):
         values = types = raw = None
         span = rec.get("all_data")
@@ -174,7 +192,8 @@ class GooseCollector:
         * ``values`` allData as Python values (mmsanalyze.mms.decode_data), and
           ``value_types`` their MMS Data type names; ``all_data`` the raw allData
           content octets (bytes) used for replay / poisoning checks.
-        * ``security`` goosePdu [12] present; ``transport`` 'l2' or 'r-goose'.
+        * ``security`` goosePdu [12] present; ``transport`` 'l2', 'r-goose' or 'r-tunnel'
+          (layer-2 GOOSE tunnelled in IEC 61850-90-5).
         * ``malformed`` / ``error``: the message failed to decode (partial fields
           are kept); a matching Finding is in :attr:`findings`.
         """

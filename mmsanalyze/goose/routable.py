@@ -150,3 +150,25 @@ def _item_ok(buf, q: int, end: int) -> bool:
     if k == 0 or k > 3 or a + 2 + k > end:
         return False
     return 2 + k + int.from_bytes(buf[a + 2:a + 2 + k], "big") == apdu_len
+
+
+#: Ethertypes a 90-5 tunnel may carry (GOOSE, GSE management, SV) and the 802.1Q TPIDs.
+_TUNNEL_ETHERTYPES = (0x88B8, 0x88B9, 0x88BA)
+
+
+def tunnelled_frame(buf, start: int, end: int):
+    """The layer-2 frame inside a 90-5 tunnel APDU ``buf[start:end]`` (payload type 0x83:
+    destination MAC, an optional 4-octet 802.1Q tag, Ethertype, then the Ethertype PDU).
+
+    Returns ``(dst_mac_bytes, vlan_ids, vlan_priority, ethertype, offset of the APPID)``,
+    or None when no GOOSE / SV / GSE Ethertype is found where the layout puts it.
+    """
+    for tag in (0, 4):
+        e = start + 6 + tag
+        if e + 2 <= end and (buf[e] << 8 | buf[e + 1]) in _TUNNEL_ETHERTYPES:
+            vlans, prio = (), None
+            if tag:
+                tci = buf[start + 8] << 8 | buf[start + 9]
+                vlans, prio = (tci & 0x0FFF,), tci >> 13
+            return bytes(buf[start:start + 6]), vlans, prio, buf[e] << 8 | buf[e + 1], e + 2
+    return None

@@ -48,6 +48,13 @@ POLL_INTERVAL = 0.25
 _SYS_NET = "/sys/class/net"
 
 
+#: The pseudo-interface that captures on every interface at once (Linux cooked headers).
+ANY = "any"
+#: struct sockaddr_ll fields -> the 16-octet Linux cooked (SLL v1) header of LINKTYPE 113.
+_SLL = struct.Struct("!HHH8sH")
+LINKTYPE_LINUX_SLL = 113
+
+
 def is_interface(name) -> bool:
     """True when ``name`` is a network interface of this host (``/sys/class/net``)."""
     return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
@@ -65,7 +72,7 @@ def open_source(source, **live_options):
         return open_capture(source)
     if isinstance(source, (str, bytes, os.PathLike)) and os.path.exists(source):
         return open_capture(source)
-    if is_interface(source):
+    if is_interface(source) or source == ANY:
         return open_live(source, **live_options)
     shown = os.fsdecode(source) if isinstance(source, (str, bytes, os.PathLike)) else repr(source)
     raise CaptureError(f"{shown}: no such file or network interface")
@@ -125,6 +132,9 @@ class LiveReader:
     ``close()``, context manager).  ``RawFrame.interface`` is always 0."""
 
     def __init__(self, interface, bpf_filter, snaplen, count, timeout, promisc):
+        if interface == ANY:
+            self._init_any(bpf_filter, snaplen, count, timeout)
+            return
         if not is_interface(interface):
             raise CaptureError(f"{interface!r}: no such network interface")
         self.name = interface
@@ -166,6 +176,66 @@ class LiveReader:
             self.close()
             raise
         self._it = self._frames()
+
+    def _init_any(self, bpf_filter, snaplen, count, timeout) -> None:
+        """``-i any``: one SOCK_DGRAM packet socket on every interface; each frame gets a
+        Linux cooked (SLL) header built from its sockaddr_ll, as libpcap does."""
+        self.name, self.format, self.findings = ANY, "live", []
+        self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
+        self.count, self.timeout = count, timeout
+        self.linktype = LINKTYPE_LINUX_SLL
+        self.linktypes = {self.linktype}
+        self._skip_outgoing = True         # loopback frames would appear twice
+        self._sock = None
+        if bpf_filter:
+            raise CaptureError("-i any: a capture filter (-f) is not supported; filter on one interface "
+                               "or use -Y on the results")
+        try:
+            sock = self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except PermissionError:
+            self.close()
+            raise CaptureError("any: live capture needs root (CAP_NET_RAW)") from None
+        except OSError as exc:
+            self.close()
+            raise CaptureError(f"any: cannot capture: {exc.strerror or exc}") from None
+        self._it = self._frames_any()
+
+    def _frames_any(self):
+        sock = self._sock
+        snaplen = self.snaplen
+        buf = bytearray(snaplen)
+        anc = socket.CMSG_SPACE(_TIMESPEC.size)
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        n = 0
+        try:
+            sock.settimeout(POLL_INTERVAL if self.timeout is None
+                            else max(min(POLL_INTERVAL, self.timeout), 0.001))
+        except OSError:
+            return
+        while self.count is None or n < self.count:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            try:
+                nbytes, ancdata, _flags, addr = sock.recvmsg_into([buf], anc, socket.MSG_TRUNC)
+            except socket.timeout:
+                continue
+            except (OSError, AttributeError):
+                break
+            ifname, proto, pkttype, hatype, hwaddr = addr[:5]
+            if pkttype == PACKET_OUTGOING and ifname == "lo":
+                continue                   # loopback shows every packet twice: keep the received copy
+            ts = None
+            for level, kind, cdata in ancdata:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = _TIMESPEC.unpack_from(cdata)
+                    ts = sec + nsec / 1e9
+            ts = time.time() if ts is None else ts
+            caplen = min(nbytes, snaplen - _SLL.size)
+            head = _SLL.pack(pkttype, hatype, len(hwaddr), hwaddr[:8].ljust(8, b"\0"), proto)
+            n += 1
+            yield new_frame(RawFrame, (n, ts, LINKTYPE_LINUX_SLL, head + bytes(buf[:caplen]),
+                                       nbytes + len(head), 0))
 
     def _frames(self):
         sock = self._sock
