@@ -37,6 +37,8 @@ MAX_PROLOG = 1 << 20
 #: Elements whose subtree is turned into records at their end tag.
 _COLLECT = frozenset(("LN", "LN0", "LNodeType", "DOType", "DAType", "EnumType", "ConnectedAP", "Header"))
 _intern = sys.intern
+#: Elements whose name attribute is mandatory (SCL schema) besides AccessPoint.
+_NAMED = frozenset(("Substation", "VoltageLevel", "Bay", "IED", "SubNetwork"))
 
 
 class SclError(CaptureError):
@@ -233,6 +235,8 @@ class _Builder:
                          "ds": [], "rcb": [], "gcb": [], "svcb": [], "line": el.sourceline}
         elif local == "SubNetwork":
             ctx["subnet"] = a.get("name", "")
+        if local in _NAMED and a.get("name") is None:
+            self.notes.append((el.sourceline, "scl.schema.missing-name", f"<{local}> without the mandatory name"))
 
     def _end(self, local, el, ctx):
         if local == "LDevice" and "ld" in ctx:
@@ -346,13 +350,16 @@ class _Builder:
     def _cap(self, el, subnet):
         ied, ap = el.get("iedName", ""), el.get("apName", "")
         ip = None
+        vlan = False
         gse, smv = [], []
         for c in el:
             if not isinstance(c.tag, str):
                 continue
             k = _split(c.tag)[1]
             if k == "Address":
-                ip = _params(c).get("IP")
+                p = _params(c)
+                ip = p.get("IP")
+                vlan = "VLAN-ID" in p or "VLAN-PRIORITY" in p
             elif k in ("GSE", "SMV"):
                 addr = next(_kids(c, "Address"), None)
                 p = _params(addr) if addr is not None else {}
@@ -361,7 +368,7 @@ class _Builder:
                                 _time(next(_kids(c, "MinTime"), None)), _time(next(_kids(c, "MaxTime"), None)),
                                 c.sourceline or 0)
                 (gse if k == "GSE" else smv).append(rec)
-        self.caps.append(M.ConnectedAp(ied, ap, subnet, ip, tuple(gse), tuple(smv), el.sourceline or 0))
+        self.caps.append(M.ConnectedAp(ied, ap, subnet, ip, tuple(gse), tuple(smv), el.sourceline or 0, vlan))
 
 
 def _kids(el, name):

@@ -199,6 +199,7 @@ class ConnectedAp:
     gse: tuple
     smv: tuple
     line: int = 0
+    vlan_in_mms: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,6 +261,11 @@ class SclModel:
             return ("DO", dot)
         das = [p.split("(")[0] for p in f.da_name.split(".") if p]
         cur = dot.children.get(das[0])
+        while cur is not None and cur.kind == "SDO" and len(das) > 1:
+            # some tools put SDO names (array elements of Ed2 CDCs) into daName
+            dot = t.do_types.get(cur.type or "")
+            das = das[1:]
+            cur = dot.children.get(das[0]) if dot else None
         if cur is None or cur.kind == "SDO":
             return None
         for p in das[1:]:
@@ -317,9 +322,6 @@ class SclModel:
         """The ``ctlModel`` of a controllable data object, or None when not configured."""
         dom, ln_name, path = _split_ref(ref)
         do = path.split(".")[0]
-        for op in ("Oper", "SBO", "SBOw", "Cancel"):
-            if path.endswith("." + op):
-                break
         v = self.value(f"{dom}/{ln_name}.{do}.ctlModel")
         if v is None:
             return None
