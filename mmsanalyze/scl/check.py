@@ -121,8 +121,8 @@ def check_scl(m) -> list[dict]:
 
 
 def findings_table(rows):
-    from ..analysis._table import frame
-    return frame(COLUMNS, rows)
+    from ..analysis._table import build
+    return build(COLUMNS, {k: [r[k] for r in rows] for k in COLUMNS})
 
 
 def _edition(m, add):
