@@ -41,7 +41,7 @@ def load(args):
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
     return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count,
-                        **live_options(args))
+                        scl=getattr(args, "scl", None), **live_options(args))
 
 
 def show_progress() -> bool:

@@ -184,6 +184,10 @@ class SclModel:
             a = a[1:a.index("]")]
         return self._index()["ip"].get(a)
 
+    def ip_map(self) -> dict:
+        """``{IP address: IED name}`` of every ConnectedAP with an IP."""
+        return dict(self._index()["ip"])
+
     def ied_for_domain(self, domain: str):
         hit = self.ldevice(domain)
         return hit[0].name if hit else None
