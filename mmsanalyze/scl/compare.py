@@ -31,6 +31,10 @@ COLUMNS = {
     "message": ("string", "explanation"),
 }
 
+#: Checks whose match shows that the capture is of the configured system (besides a
+#: control block seen): an MMS server at its ConnectedAP address, a domain of the SCL,
+#: the identify vendor.
+MATCH_CHECKS = ("server", "domain", "vendor")
 #: Heartbeat tolerance over MaxTime (timers of real publishers drift a little).
 MAX_TIME_SLACK = 1.10
 #: The median first retransmission interval must lie within these multiples of MinTime
@@ -103,7 +107,8 @@ def table(rows):
 
 def verdict(rows) -> str:
     """``matches``, ``matches with N mismatch(es)`` or ``does not match`` (nothing observed is configured)."""
-    matched = sum(1 for x in rows if x["check"] == "seen" and x["result"] == "seen")
+    matched = sum(1 for x in rows if (x["check"] == "seen" and x["result"] == "seen")
+                  or (x["check"] in MATCH_CHECKS and x["result"] == "match"))
     foreign = sum(1 for x in rows if x["result"] == "not-in-scl" and x["kind"] in ("GOOSE", "SV", "MMS"))
     bad = sum(1 for x in rows if x["severity"] == "warning")
     if not matched:
@@ -594,13 +599,15 @@ def _domains(cap, model, r):
             r.add("ok", "dataset", name, "dat_set", name, name, "match", "configured data set")
         else:
             r.add("info", "dataset", name, "dat_set", None, name, "dynamic",
-                  "data set created by a client (defineNamedVariableList), not configured in the SCL")
+                  "named variable list not configured in the SCL: a client-defined (dynamic) data set")
 
 
 def _controls(cap, model, r):
     ctl = cap.controls()
     if not len(ctl):
         return
+    assoc = cap.associations()
+    started = {int(s) for s, h in zip(assoc["stream"], assoc["handshake"]) if bool(h)} if len(assoc) else set()
     for obj, grp in ctl.groupby("object", sort=False):
         cm = model.ctl_model(str(obj))
         if cm is None:
@@ -613,8 +620,13 @@ def _controls(cap, model, r):
         if cm == "status-only" and (selected or operated):
             r.add("warning", "control", str(obj), "ctl_model", cm, desc, "mismatch", "control of a status-only object")
         elif sbo and operated and not selected:
-            r.add("warning", "control", str(obj), "ctl_model", cm, desc, "mismatch",
-                  "direct operate on an SBO object (no select seen)")
+            whole = all(not _na(s) and int(s) in started for s in grp["stream"])
+            if whole:
+                r.add("warning", "control", str(obj), "ctl_model", cm, desc, "mismatch",
+                      "direct operate on an SBO object (no select seen)")
+            else:
+                r.add("info", "control", str(obj), "ctl_model", cm, desc, "not-checkable",
+                      "operate without select, but the association started before the capture")
         elif not sbo and selected:
             r.add("warning", "control", str(obj), "ctl_model", cm, desc, "mismatch", "select on a direct-operate object")
         elif desc:
