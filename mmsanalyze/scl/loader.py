@@ -65,6 +65,8 @@ def load_scl(path) -> "SclModel":
 def _check_prolog(fh, path) -> None:
     """Refuse a DOCTYPE (and so any ENTITY declaration) before the root element."""
     data = fh.read(MAX_PROLOG)
+    if not data.strip():
+        raise SclError(f"{path}: empty file")
     # UTF-16 files: drop the NULs so the ASCII markup is visible
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[1:2] == b"\x00" or data[:1] == b"\x00":
         data = data.replace(b"\x00", b"")
@@ -194,7 +196,8 @@ class _Builder:
         except etree.XMLSyntaxError as err:
             line = err.lineno or (err.position[0] if getattr(err, "position", None) else 0)
             msg = (err.msg or str(err)).split(", line ")[0].strip()
-            raise SclError(f"{self.path}:{line}: not well-formed XML: {msg}") from None
+            where = f"{self.path}:{line}" if line else self.path
+            raise SclError(f"{where}: not well-formed XML: {msg}") from None
         except (ValueError, LookupError) as err:       # e.g. an unknown encoding
             raise SclError(f"{self.path}: cannot parse: {err}") from None
         except MemoryError:
