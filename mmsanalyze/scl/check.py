@@ -252,9 +252,9 @@ def _control_blocks(m, add):
                 add("scl.cb.unicast-sv", b.line, c.ref, "SampledValueControl multicast=\"false\"")
             lim = _ED1_SMV_ID if m.version is None else LIMITS["smv_id"]
             _length(add, b.line, c.ref, "smvID", b.smv_id, lim)
-            if m.version is not None and len(b.smv_id or "") > _ED1_SMV_ID:
+            if m.version is not None and len(b.smv_id or "") >= _ED1_SMV_ID:
                 add("scl.name.at-limit", b.line, c.ref,
-                    f"smvID has {len(b.smv_id)} characters (more than Ed1's 65)")
+                    f"smvID has {len(b.smv_id)} characters (Ed1 readers stop at 65)")
     for goid, cbs in goids.items():
         if goid and len(cbs) > 1:
             for c in cbs:

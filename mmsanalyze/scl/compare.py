@@ -575,10 +575,12 @@ def _domains(cap, model, r):
     nvls = set(tx.loc[tx["service"].isin(nvl_services), "object"].dropna().astype(str)) if len(tx) else set()
     domains, lns = {}, {}
     for n in names:
-        if "/" not in n or n in nvls:
+        if "/" not in n:
             continue
         dom, _, item = n.partition("/")
         domains.setdefault(dom, n)
+        if n in nvls:
+            continue
         ln = item.split("$")[0]
         if ln:
             lns.setdefault((dom, ln), n)
