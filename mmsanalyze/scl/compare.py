@@ -453,6 +453,11 @@ def _walk_seq_data(buf, pos):
 
 # -- reports and MMS ------------------------------------------------------------------------
 
+#: Services whose ``object`` is an MMS variable or variable list name (not a file).
+_NAMED_OBJECT_SERVICES = ("getVariableAccessAttributes", "defineNamedVariableList", "deleteNamedVariableList",
+                          "getNamedVariableListAttributes")
+
+
 def _mms_variables(cap):
     out = set()
     for rec in cap.records:
@@ -460,7 +465,8 @@ def _mms_variables(cap):
             out.add(v)
     try:
         tx = cap.transactions()
-        for o in tx["object"].dropna():
+        named = tx["service"].isin(_NAMED_OBJECT_SERVICES)
+        for o in tx.loc[named, "object"].dropna():
             out.add(str(o))
     except Exception:           # pragma: no cover - defensive: a table that cannot be built
         pass
