@@ -416,7 +416,13 @@ def _specs():
         ("traffic(by='second')", None, traffic.SECOND_COLUMNS),
         ("traffic(by='source')", None, traffic.SOURCE_COLUMNS),
         ("findings()", "findings", findings.COLUMNS),
+        ("scl_check()", "scl_check", _scl_columns()),
     ]
+
+
+def _scl_columns():
+    from .scl.compare import COLUMNS
+    return COLUMNS
 
 
 def columns_markdown() -> str:
