@@ -370,6 +370,14 @@ class Capture:
         from .scl import compare
         return self._cached("scl_check", lambda: compare.table(compare.scl_check(self, self.scl)))
 
+    def scl_sv_values(self):
+        """SV samples decoded by the SCL data set layout, one row per ASDU and channel
+        (see :data:`mmsanalyze.scl.svlayout.COLUMNS`); for layouts other than 9-2LE."""
+        if self.scl is None:
+            raise RuntimeError("no SCL file given (read_capture(..., scl=PATH))")
+        from .scl.svlayout import sv_values
+        return self._cached("scl_sv_values", lambda: sv_values(self, self.scl))
+
 
 def _load_scl(scl):
     if scl is None:
@@ -416,13 +424,14 @@ def _specs():
         ("traffic(by='second')", None, traffic.SECOND_COLUMNS),
         ("traffic(by='source')", None, traffic.SOURCE_COLUMNS),
         ("findings()", "findings", findings.COLUMNS),
-        ("scl_check()", "scl_check", _scl_columns()),
+        ("scl_check()", "scl_check", _scl_columns()[0]),
+        ("scl_sv_values()", "scl_sv_values", _scl_columns()[1]),
     ]
 
 
 def _scl_columns():
-    from .scl.compare import COLUMNS
-    return COLUMNS
+    from .scl import compare, svlayout
+    return compare.COLUMNS, svlayout.COLUMNS
 
 
 def columns_markdown() -> str:

@@ -104,7 +104,9 @@ def demo_scd(ip: str, goose_appid="1001", goose_conf_rev=1, urcb_conf_rev=1, sv_
     </ConnectedAP>
     <ConnectedAP iedName="DEMOMU" apName="AP1"><SMV ldInst="MU" cbName="MSVCB01"><Address>
       <P type="MAC-Address">01-0C-CD-04-00-01</P><P type="APPID">{sv_appid}</P><P type="VLAN-ID">{sv_vlan}</P>
-      <P type="VLAN-PRIORITY">4</P></Address></SMV></ConnectedAP>
+      <P type="VLAN-PRIORITY">4</P></Address></SMV>
+      <SMV ldInst="MU" cbName="MSVCB02"><Address><P type="MAC-Address">01-0C-CD-04-00-02</P><P type="APPID">4002</P>
+      <P type="VLAN-ID">005</P><P type="VLAN-PRIORITY">4</P></Address></SMV></ConnectedAP>
   </SubNetwork></Communication>
   <IED name="DEMO" manufacturer="MZ Automation" type="demo"><AccessPoint name="AP1"><Server><Authentication/>
     <LDevice inst="LD0">
@@ -132,7 +134,10 @@ def demo_scd(ip: str, goose_appid="1001", goose_conf_rev=1, urcb_conf_rev=1, sv_
     <LDevice inst="MU"><LN0 lnClass="LLN0" inst="" lnType="LLN0_T">
       <DataSet name="PhsMeas1">{sav}</DataSet>
       <SampledValueControl name="MSVCB01" datSet="PhsMeas1" smvID="DEMOMU01" smpRate="80" nofASDU="1" confRev="{sv_conf_rev}" smpMod="SmpPerPeriod"><SmvOpts sampleSynchronized="true"/></SampledValueControl>
+      <DataSet name="Custom">{f("MU", "MMXU", 1, "TotW", "MX")}{f("MU", "GGIO", 1, "IntSet1", "SP", "setVal")}</DataSet>
+      <SampledValueControl name="MSVCB02" datSet="Custom" smvID="DEMOMU02" smpRate="4000" nofASDU="1" confRev="1"/>
     </LN0>
+    <LN lnClass="MMXU" inst="1" lnType="MMXU_T"/><LN lnClass="GGIO" inst="1" lnType="GGIO_T"/>
     {"".join(f'<LN lnClass="TCTR" inst="{k}" lnType="TCTR_T"/><LN lnClass="TVTR" inst="{k}" lnType="TVTR_T"/>' for k in range(1, 5))}
     </LDevice>
   </Server></AccessPoint></IED>
@@ -260,16 +265,48 @@ def sv_capture(tmp_path_factory):
                     sent.append(vals)
             finally:
                 pub.close()
-    return path, sent, out
+            custom = _publish_custom(tx)
+    return path, sent, out, custom
+
+
+def _publish_custom(tx):
+    """A non-9-2LE ASDU: FLOAT32 mag.f, quality, timestamp (MMXU1.TotW [MX]) then INT32 (IntSet1.setVal)."""
+    import time
+
+    import pyiec61850.pyiec61850 as iec
+    from l2_publish import PACE_S, _comm
+    cp = _comm(0x4002, b"\x01\x0c\xcd\x04\x00\x02", 5, 4)
+    pub = iec.SVPublisher_createEx(cp, tx, True)
+    assert pub
+    sent = []
+    try:
+        a = iec.SVPublisher_addASDU(pub, "DEMOMU02", None, 1)
+        o_f, o_q = iec.SVPublisher_ASDU_addFLOAT(a), iec.SVPublisher_ASDU_addQuality(a)
+        iec.SVPublisher_ASDU_addTimestamp(a)        # not set: whatever the buffer holds
+        o_i = iec.SVPublisher_ASDU_addINT32(a)
+        iec.SVPublisher_setupComplete(pub)
+        for cnt in range(10):
+            f, q, i = 0.25 * cnt - 1.0, (0x0040 if cnt == 3 else 0), -7 * cnt
+            iec.SVPublisher_ASDU_setFLOAT(a, o_f, f)
+            iec.SVPublisher_ASDU_setQuality(a, o_q, q)
+            iec.SVPublisher_ASDU_setINT32(a, o_i, i)
+            iec.SVPublisher_ASDU_setSmpCnt(a, cnt)
+            iec.SVPublisher_publish(pub)
+            sent.append((cnt, [f, q, i]))
+            time.sleep(PACE_S)
+    finally:
+        iec.SVPublisher_destroy(pub)
+    return sent
 
 
 CHANNELS = [f"DEMOMUMU/TCTR{k}.Amp [MX]" for k in range(1, 5)] + [f"DEMOMUMU/TVTR{k}.Vol [MX]" for k in range(1, 5)]
 
 
 def test_sv_channels_named_from_the_scl(sv_capture):
-    path, sent, out = sv_capture
+    path, sent, out, _custom = sv_capture
     cap = read_capture(path, scl=_write(out, "demo.scd", demo_scd("127.0.0.1")))
     st = cap.sv_streams()
+    st = st[st["sv_id"] == "DEMOMU01"]
     assert len(st) == 1 and st["channels"].iloc[0] == CHANNELS and st["ied"].iloc[0] == "DEMOMU"
     rows = cap.scl_check().to_dict("records")
     sv = "DEMOMUMU/LLN0$MS$MSVCB01"
@@ -278,13 +315,35 @@ def test_sv_channels_named_from_the_scl(sv_capture):
         assert any(r["object"] == sv and r["check"] == c and r["result"] == "match" for r in rows), c
     # the only warning: a veth's random MAC is locally administered, i.e. not a vendor NIC
     warn = [r for r in rows if r["severity"] == "warning"]
-    assert [r["check"] for r in warn] == ["src_mac"] and int(warn[0]["observed"].split(":")[0], 16) & 0x02
+    assert {r["check"] for r in warn} == {"src_mac"}
+    assert all(int(r["observed"].split(":")[0], 16) & 0x02 for r in warn)
 
 
 def test_sv_changed_appid_and_confrev(sv_capture):
-    path, _sent, out = sv_capture
+    path, _sent, out, _custom = sv_capture
     scd = _write(out, "changed.scd", demo_scd("127.0.0.1", sv_appid="4001", sv_conf_rev=7))
     rows = read_capture(path, scl=scd).scl_check().to_dict("records")
-    bad = sorted((r["check"], r["configured"], r["observed"]) for r in rows
+    bad = sorted((r["object"], r["check"], r["configured"], r["observed"]) for r in rows
                  if r["severity"] == "warning" and r["check"] != "src_mac")
-    assert bad == [("appid", "0x4001", "0x4000"), ("conf_rev", "7", "1")]
+    sv = "DEMOMUMU/LLN0$MS$MSVCB01"
+    assert bad == [(sv, "appid", "0x4001", "0x4000"), (sv, "conf_rev", "7", "1")]
+
+
+def test_sv_with_a_non_92le_layout_decoded_by_the_scl(sv_capture):
+    path, _sent, out, custom = sv_capture
+    cap = read_capture(path, scl=_write(out, "demo.scd", demo_scd("127.0.0.1")))
+    v = cap.scl_sv_values()
+    v = v[v["sv_id"] == "DEMOMU02"]
+    chans = ["DEMOMUMU/MMXU1.TotW.mag.f [MX]", "DEMOMUMU/MMXU1.TotW.q [MX]", "DEMOMUMU/MMXU1.TotW.t [MX]",
+             "DEMOMUMU/GGIO1.IntSet1.setVal [SP]"]
+    got = {}
+    for smp, grp in v.groupby("smp_cnt"):
+        assert grp["channel"].tolist() == chans
+        vals = grp["value"].tolist()
+        assert set(vals[2]) == {"seconds", "fraction", "quality"}
+        got[int(smp)] = vals[:2] + vals[3:]
+    assert got == {cnt: vals for cnt, vals in custom}
+    rows = cap.scl_check().to_dict("records")
+    cb = "DEMOMUMU/LLN0$MS$MSVCB02"
+    assert any(r["object"] == cb and r["check"] == "seq_data" and r["result"] == "match" and
+               r["configured"].startswith("20 B") for r in rows)

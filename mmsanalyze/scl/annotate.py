@@ -12,8 +12,8 @@ never changed):
 * ``goose_streams()``: ``ied`` and ``scl_gocb`` (the configured GoCB it was paired with);
 * ``sv_streams()``: ``ied``, ``scl_svcb`` and ``channels`` (the data set's FCDAs, the
   names of the seqData channels in order);
-* ``reports()``: ``member_names`` per included member (by ``member_index``) and
-  ``values_named``;
+* ``reports()``: ``member_names`` and ``member_types`` per included member (by
+  ``member_index``) and ``values_named``;
 * ``controls()``: ``ctl_model`` of the controlled object.
 """
 
@@ -124,7 +124,7 @@ def _sv_streams(model, df):
 
 
 def _reports(model, df):
-    names, named = [], []
+    names, named, types = [], [], []
     cache = {}
     for ds, idx, vals in zip(df["dataset"], df["member_index"], df["values"]):
         if not isinstance(ds, str):
@@ -136,9 +136,12 @@ def _reports(model, df):
         if not mem or not isinstance(idx, list):
             names.append(None)
             named.append(None)
+            types.append(None)
             continue
         ms = [mem[i] if isinstance(i, int) and 0 <= i < len(mem) else None for i in idx]
         names.append([m.ref if m else None for m in ms])
+        types.append([m.scl_type if m else None for m in ms])
         named.append([name_value(model, m, v) for m, v in zip(ms, vals)] if isinstance(vals, list) else None)
     df["member_names"] = names
+    df["member_types"] = types
     df["values_named"] = named
