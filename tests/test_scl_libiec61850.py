@@ -83,7 +83,7 @@ def _ctl(model):
 
 
 def demo_scd(ip: str, goose_appid="1001", goose_conf_rev=1, urcb_conf_rev=1, sv_appid="4000", sv_conf_rev=1,
-             sv_vlan="005") -> str:
+             sv_vlan="005", cswi1="sbo-with-enhanced-security", cswi2="direct-with-enhanced-security") -> str:
     """An SCD of the harness's demo server (tests/iec/server.py) and of a 9-2LE merging unit."""
     fcda = '<FCDA ldInst="{ld}" lnClass="{c}" lnInst="{i}" doName="{do}" {da}fc="{fc}"/>'
 
@@ -125,8 +125,8 @@ def demo_scd(ip: str, goose_appid="1001", goose_conf_rev=1, urcb_conf_rev=1, sv_
     </LDevice>
     <LDevice inst="CTRL">
       <LN0 lnClass="LLN0" inst="" lnType="LLN0_T">{lln0}</LN0>
-      <LN lnClass="CSWI" inst="1" lnType="CSWI_T">{_ctl("sbo-with-enhanced-security")}</LN>
-      <LN lnClass="CSWI" inst="2" lnType="CSWI_T">{_ctl("direct-with-enhanced-security")}</LN>
+      <LN lnClass="CSWI" inst="1" lnType="CSWI_T">{_ctl(cswi1)}</LN>
+      <LN lnClass="CSWI" inst="2" lnType="CSWI_T">{_ctl(cswi2)}</LN>
       <LN lnClass="XCBR" inst="1" lnType="XCBR_T">{_ctl("status-only")}</LN>
     </LDevice>
   </Server></AccessPoint></IED>
@@ -243,6 +243,46 @@ def test_changed_appid_and_confrev_show_as_mismatches(demo):
     assert bad == [("DEMOLD0/LLN0$GO$gcbBurst", "appid", "0x1002", "0x1001"),
                    ("DEMOLD0/LLN0$GO$gcbBurst", "conf_rev", "2", "1"),
                    ("DEMOLD0/LLN0$RP$urcbEvents01", "conf_rev", "3", "1")]
+
+
+@pytest.fixture(scope="module")
+def controls(tmp_path_factory):
+    if _missing:
+        pytest.skip("harness needs: " + ", ".join(_missing))
+    from iec import scenarios
+    out = tmp_path_factory.mktemp("controls")
+    pcap, truth = scenarios.controls(outdir=str(out))
+    return pcap, truth, out
+
+
+def _ctl_rows(pcap, scd):
+    rows = read_capture(pcap, scl=scd).scl_check().to_dict("records")
+    return {r["object"]: (r["configured"], r["observed"], r["result"], r["message"]) for r in rows
+            if r["check"] == "ctl_model"}
+
+
+def test_control_models_match_the_scl(controls):
+    pcap, truth, out = controls
+    got = _ctl_rows(pcap, _write(out, "ok.scd", demo_scd(truth["server"]["ip"])))
+    # what the server ran: SBOw + Oper on CSWI1, Oper only on CSWI2 and GGIO1.SPCSO1
+    phases = {(a["ref"], a["phase"]) for a in truth["controls"]["server_actions"]}
+    assert ("DEMOCTRL/CSWI1.Pos", "select-check") in phases and ("DEMOCTRL/CSWI2.Pos", "check") in phases
+    assert got["DEMOCTRL/CSWI1$CO$Pos"][0] == "sbo-with-enhanced-security"
+    assert got["DEMOCTRL/CSWI2$CO$Pos"][0] == "direct-with-enhanced-security"
+    assert got["DEMOLD0/GGIO1$CO$SPCSO1"][0] == "direct-with-normal-security"
+    assert {v[2] for v in got.values()} == {"match"}
+
+
+def test_control_model_contradictions_are_flagged(controls):
+    """An SCL with the two models swapped: the select on CSWI1 is then a select on a direct
+    object, the operate of CSWI2 a direct operate on an SBO object."""
+    pcap, truth, out = controls
+    got = _ctl_rows(pcap, _write(out, "swapped.scd", demo_scd(truth["server"]["ip"],
+                                                              cswi1="direct-with-enhanced-security",
+                                                              cswi2="sbo-with-enhanced-security")))
+    assert got["DEMOCTRL/CSWI1$CO$Pos"][2:] == ("mismatch", "select on a direct-operate object")
+    assert got["DEMOCTRL/CSWI2$CO$Pos"][2:] == ("mismatch", "direct operate on an SBO object (no select seen)")
+    assert got["DEMOLD0/GGIO1$CO$SPCSO1"][2] == "match"
 
 
 # -- SV: a libiec61850 SVPublisher on a veth pair -------------------------------------------
