@@ -89,7 +89,7 @@ def test_tables_without_scl_are_unchanged(demo_scd):
         a, b = getattr(plain, t)(), getattr(named, t)()
         assert list(b.columns[:len(a.columns)]) == list(a.columns)
         extra = set(b.columns) - set(a.columns)
-        assert extra and all(c.endswith("_ied") or c in ("member_names", "member_types", "values_named",
+        assert extra and all(c.endswith("_ied") or c in ("ied", "member_names", "member_types", "values_named",
                                                           "ctl_model") for c in extra), (t, extra)
     with pytest.raises(RuntimeError):
         plain.scl_check()

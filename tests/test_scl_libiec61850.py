@@ -348,6 +348,7 @@ def test_sv_channels_named_from_the_scl(sv_capture):
     st = cap.sv_streams()
     st = st[st["sv_id"] == "DEMOMU01"]
     assert len(st) == 1 and st["channels"].iloc[0] == CHANNELS and st["ied"].iloc[0] == "DEMOMU"
+    assert set(cap.sv()["ied"].dropna()) == {"DEMOMU"} and cap.sv()["ied"].notna().all()
     rows = cap.scl_check().to_dict("records")
     sv = "DEMOMUMU/LLN0$MS$MSVCB01"
     for c in ("sv_id", "dat_set", "conf_rev", "no_asdu", "smp_rate", "smp_synch", "seq_data", "appid", "dst_mac",

@@ -6,6 +6,7 @@ never changed):
 
 * every table with ``src``/``dst``/``client``/``server`` columns: ``<column>_ied``,
   the SCL name of the IED at that address;
+* ``goose()`` and ``sv()``: ``ied`` (the publishing IED, from its control block);
 * ``goose()``: ``member_names`` (FCDA ``LD/LN.DO.DA [FC]`` per allData member),
   ``member_types`` (SCL bType or CDC), ``values_named`` (values with enumerations and
   Dbpos by name, e.g. Beh 3 -> ``'test'``, Dbpos ``10`` -> ``'on'``);
@@ -53,6 +54,8 @@ def annotate(cap, key, df):
         _goose(model, df)
     elif key == "goose_streams":
         _streams(model, df, "gocb_ref")
+    elif key == "sv":
+        _sv_rows(model, df)
     elif key == "sv_streams":
         _sv_streams(model, df)
     elif key in ("reports", "reports+"):
@@ -69,14 +72,17 @@ def _gocb(model, ref, dat_set=None, go_id=None):
 
 
 def _goose(model, df):
-    names, types, named = [], [], []
+    import pandas as pd
+    names, types, named, ieds = [], [], [], []
     cache = {}
     for ref, ds, gid, vals in zip(df["gocb_ref"], df["dat_set"], df["go_id"], df["values"]):
         k = (ref, ds, gid)
         if k not in cache:
             cb = _gocb(model, ref, ds if isinstance(ds, str) else None, gid if isinstance(gid, str) else None)
-            cache[k] = model.members(cb.dat_set_ref) if cb is not None and cb.dat_set_ref else []
-        mem = cache[k]
+            cache[k] = (model.members(cb.dat_set_ref) if cb is not None and cb.dat_set_ref else [],
+                        cb.ied if cb is not None else None)
+        mem, ied = cache[k]
+        ieds.append(ied)
         if not mem:
             names.append(None)
             types.append(None)
@@ -88,9 +94,28 @@ def _goose(model, df):
             named.append([name_value(model, mem[i] if i < len(mem) else None, v) for i, v in enumerate(vals)])
         else:
             named.append(None)
+    df["ied"] = pd.array(ieds, dtype="string")
     df["member_names"] = names
     df["member_types"] = types
     df["values_named"] = named
+
+
+def _sv_rows(model, df):
+    import pandas as pd
+    from .compare import _find_svcb
+    cache, ieds = {}, []
+    for sv_id, appid, src, dst in zip(df["sv_id"], df["appid"], df["src_mac"], df["dst_mac"]):
+        k = (sv_id, appid, src, dst)
+        if k not in cache:
+            try:
+                ap = int(appid)
+            except (TypeError, ValueError):
+                ap = None
+            cb, _how = _find_svcb(model, sv_id if isinstance(sv_id, str) else None, None, ap,
+                                  dst if isinstance(dst, str) else None, src if isinstance(src, str) else None)
+            cache[k] = cb.ied if cb else None
+        ieds.append(cache[k])
+    df["ied"] = pd.array(ieds, dtype="string")
 
 
 def _streams(model, df, col):
