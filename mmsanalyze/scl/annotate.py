@@ -151,10 +151,11 @@ def _sv_streams(model, df):
 def _reports(model, df):
     names, named, types = [], [], []
     cache = {}
-    for ds, idx, vals in zip(df["dataset"], df["member_index"], df["values"]):
+    for ds, rpt_id, idx, vals in zip(df["dataset"], df["rpt_id"], df["member_index"], df["values"]):
         if not isinstance(ds, str):
-            # OptFlds without data-set-name: the RptID's configured data set
-            ds = None
+            # OptFlds without data-set-name: the data set of the RCB with this RptID
+            cb = model.rcb(rpt_id=rpt_id) if isinstance(rpt_id, str) else None
+            ds = cb.dat_set_ref if cb is not None else None
         mem = cache.get(ds)
         if mem is None:
             mem = cache[ds] = model.members(ds) if ds else []

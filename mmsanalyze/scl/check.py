@@ -181,13 +181,13 @@ def _types_and_fcdas(m, add):
                     key = (f.ld_inst, f.prefix, f.ln_class, f.ln_inst, f.do_name, f.da_name, f.fc)
                     if key in seen:
                         add("scl.dataset.duplicate-fcda", ds.line, f"{dom}/{ds.ln}${ds.name}",
-                            f"{f.ref(ied.name)} appears more than once")
+                            f"{m.fcda_ref(ied, f)} appears more than once")
                     seen.add(key)
                     if f.ld_inst != ld.inst:
                         cross.add(f.ld_inst)
                     if m.resolve_fcda(ied, f) is None:
                         add("scl.fcda.dangling", ds.line, f"{dom}/{ds.ln}${ds.name}",
-                            f"FCDA {f.ref(ied.name)} names {_what_missing(m, ied, f)}")
+                            f"FCDA {m.fcda_ref(ied, f)} names {_what_missing(m, ied, f)}")
                 if cross:
                     add("scl.dataset.cross-ld", ds.line, f"{dom}/{ds.ln}${ds.name}",
                         f"data set in LD {ld.inst} with members in LD {', '.join(sorted(cross))}")

@@ -53,10 +53,11 @@ class Fcda:
     def ln_name(self) -> str:
         return f"{self.prefix}{self.ln_class}{self.ln_inst}"
 
-    def ref(self, ied_name: str = "") -> str:
-        """``IEDLD/LN.DO.DA [FC]`` (the IEC 61850 reading used across mmsanalyze)."""
+    def ref(self, ied_name: str = "", domain: str | None = None) -> str:
+        """``LD/LN.DO.DA [FC]`` (the IEC 61850 reading used across mmsanalyze); the LD is
+        ``domain`` (the MMS domain, e.g. an Ed2 ``ldName``) or IED name + ``ldInst``."""
         path = ".".join(x for x in (self.ln_name, self.do_name, self.da_name) if x)
-        return f"{ied_name}{self.ld_inst}/{path} [{self.fc}]"
+        return f"{domain or ied_name + self.ld_inst}/{path} [{self.fc}]"
 
 
 @dataclass(frozen=True, slots=True)

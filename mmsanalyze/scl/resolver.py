@@ -222,8 +222,13 @@ class SclModel:
             return None
         return et.values.get(value)
 
+    def fcda_ref(self, ied, f) -> str:
+        """The reference of an FCDA of ``ied`` with the MMS domain of its LD (``ldName`` aware)."""
+        ld = next((d for d in ied.ldevices() if d.inst == f.ld_inst), None)
+        return f.ref(ied.name, ld.domain(ied.name) if ld is not None else None)
+
     def _member(self, ied, i, f) -> Member:
-        ref = f.ref(ied.name)
+        ref = self.fcda_ref(ied, f)
         leaf = self.resolve_fcda(ied, f)
         if leaf is None:
             return Member(i, ref, f.fc, None, None, None, None, f)

@@ -47,7 +47,7 @@ def sv_layout(model, dat_set_ref: str) -> list | None:
         leaf = model.resolve_fcda(ied, f)
         if leaf is None:
             return None
-        base = f.ref(ied.name)
+        base = model.fcda_ref(ied, f)
         path, fc = base.rsplit(" [", 1)
         fc = "[" + fc
         if leaf[0] == "DO":
