@@ -361,7 +361,6 @@ class Capture:
                 extra.extend(c.findings)
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
 
-
     def scl_check(self):
         """Configured (the ``scl=`` file) versus observed: one row per finding
         (see :data:`mmsanalyze.scl.compare.COLUMNS`)."""

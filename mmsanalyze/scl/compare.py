@@ -413,9 +413,8 @@ def _declared_seq_data(cap, frame_no):
                 continue
             if fr.number > frame_no:
                 return None
-            buf = bytes(fr.data)
-            i = buf.find(b"\x88\xba")
-            return _walk_seq_data(buf, i + 2 + 8) if i >= 0 else None
+            et, off, *_ = parse_link(fr.linktype, fr.data)
+            return _walk_seq_data(bytes(fr.data), off + 8) if et == 0x88BA else None
     except Exception:
         return None
     finally:
