@@ -32,7 +32,7 @@ PROGRESS_MIN_BYTES = 20 * 1024 * 1024
 
 
 def read_capture(source, ports=(102,), progress: bool = False, count: int | None = None,
-                 **live_options) -> "Capture":
+                 scl=None, **live_options) -> "Capture":
     """Read a capture (path, binary file object or live interface name) in one pass.
 
     Args:
@@ -41,6 +41,8 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
         ports: TCP ports carrying ISO-on-TCP (TPKT); 102 is always included.
         progress: draw a progress bar on stderr (only when stderr is a terminal).
         count: stop after this many frames.
+        scl: an SCL file (path) or :class:`mmsanalyze.scl.SclModel`: tables then carry SCL
+            names (see :mod:`mmsanalyze.scl.annotate`) and :meth:`Capture.scl_check` works.
         live_options: for an interface: ``bpf_filter`` (capture filter), ``timeout``
             (seconds; stop then), ``snaplen``, ``promisc`` (see :func:`mmsanalyze.io.open_live`).
 
@@ -50,7 +52,7 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
     Raises:
         CaptureError: the file is missing or not a capture.
     """
-    return Capture(source, ports=ports, progress=progress, count=count, **live_options)
+    return Capture(source, ports=ports, progress=progress, count=count, scl=scl, **live_options)
 
 
 class ConnInfo:
@@ -135,8 +137,9 @@ class Capture:
     """
 
     def __init__(self, source, ports=(102,), progress: bool = False, count: int | None = None,
-                 **live_options):
+                 scl=None, **live_options):
         from .io import open_source
+        self.scl = _load_scl(scl)
         self.name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else \
             str(getattr(source, "name", "<stream>"))
         opened = _is_reader(source)
@@ -206,7 +209,11 @@ class Capture:
     def _cached(self, key, fn):
         v = self._cache.get(key)
         if v is None:
-            v = self._cache[key] = fn()
+            v = fn()
+            if self.scl is not None:
+                from .scl.annotate import annotate
+                v = annotate(self, key, v)
+            self._cache[key] = v
         return v
 
     @property
@@ -371,6 +378,29 @@ class Capture:
                 extra.extend(c.findings)
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
 
+    def scl_check(self):
+        """Configured (the ``scl=`` file) versus observed: one row per finding
+        (see :data:`mmsanalyze.scl.compare.COLUMNS`)."""
+        if self.scl is None:
+            raise RuntimeError("no SCL file given (read_capture(..., scl=PATH))")
+        from .scl import compare
+        return self._cached("scl_check", lambda: compare.table(compare.scl_check(self, self.scl)))
+
+    def scl_sv_values(self):
+        """SV samples decoded by the SCL data set layout, one row per ASDU and channel
+        (see :data:`mmsanalyze.scl.svlayout.COLUMNS`); for layouts other than 9-2LE."""
+        if self.scl is None:
+            raise RuntimeError("no SCL file given (read_capture(..., scl=PATH))")
+        from .scl.svlayout import sv_values
+        return self._cached("scl_sv_values", lambda: sv_values(self, self.scl))
+
+
+def _load_scl(scl):
+    if scl is None:
+        return None
+    from .scl import SclModel, load_scl
+    return scl if isinstance(scl, SclModel) else load_scl(scl)
+
 
 def _is_reader(source) -> bool:
     """An already opened frame reader (``open_source()`` result, merged readers): iterable
@@ -418,7 +448,14 @@ def _specs():
         ("traffic(by='second')", None, traffic.SECOND_COLUMNS),
         ("traffic(by='source')", None, traffic.SOURCE_COLUMNS),
         ("findings()", "findings", findings.COLUMNS),
+        ("scl_check()", "scl_check", _scl_columns()[0]),
+        ("scl_sv_values()", "scl_sv_values", _scl_columns()[1]),
     ]
+
+
+def _scl_columns():
+    from .scl import compare, svlayout
+    return compare.COLUMNS, svlayout.COLUMNS
 
 
 def columns_markdown() -> str:

@@ -74,6 +74,8 @@ def _add_source(p: argparse.ArgumentParser) -> None:
                    help="also decode TPKT/ISO on TCP port N (repeatable), like tshark -d tcp.port==N,tpkt")
     p.add_argument("-d", dest="decode_as", action="append", default=[], metavar="tcp.port==N,tpkt",
                    help="tshark-style decode-as for extra TPKT ports")
+    p.add_argument("--scl", metavar="FILE",
+                   help="SCL file (.scd .icd .cid .iid .ssd .sed): name IEDs, data set members, SV channels")
 
 
 def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "json")) -> None:
@@ -84,15 +86,15 @@ def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "j
 #: Subcommands, in help order: each is a module of mmsanalyze.commands with
 #: ``HELP`` (one line), ``register(parser)`` (its options) and ``run(args) -> int``.
 COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "associations", "files",
-            "traffic", "goose", "sv", "controls", "verify")
+            "traffic", "goose", "sv", "controls", "verify", "scl", "scl-check")
 
 
 def _command_module(name: str):
     import importlib
     try:
-        return importlib.import_module(f".commands.{name}", __package__)
+        return importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
     except ModuleNotFoundError as err:
-        if err.name and err.name.endswith(f"commands.{name}"):
+        if err.name and err.name.endswith(f"commands.{name.replace('-', '_')}"):
             return None
         raise
 

@@ -110,7 +110,8 @@ def load(args):
     """The :class:`~mmsanalyze.api.Capture` named by the source options."""
     from ..api import read_capture
     reader = open_reader(args)
-    return read_capture(reader, ports=ports_of(args), progress=show_progress(), count=args.count)
+    return read_capture(reader, ports=ports_of(args), progress=show_progress(), count=args.count,
+                        scl=getattr(args, "scl", None))
 
 
 #: What the link layer understands (for the "unsupported link type" message).

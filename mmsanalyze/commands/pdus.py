@@ -75,7 +75,14 @@ def record_dict(rec: PduRecord, full: bool = True) -> dict:
             d["access_results"] = None
             d["detail"] = None
     d["malformed"] = rec.error
+    if IED_BY_IP:
+        d["src_ied"] = IED_BY_IP.get(rec.src)
+        d["dst_ied"] = IED_BY_IP.get(rec.dst)
     return d
+
+
+#: IP address -> SCL IED name (filled by ``--scl``; inherited by forked workers).
+IED_BY_IP: dict = {}
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -244,6 +251,9 @@ def _render_batch(job):
 
 def run(args) -> int:
     ports = ports_of(args)
+    if getattr(args, "scl", None):
+        from ..scl import load_scl
+        IED_BY_IP.update(load_scl(args.scl).ip_map())
     reader, frames = open_frames(args)
     pipe = Pipeline(ports)
     fmt = args.format

@@ -100,6 +100,8 @@ def facts(cap) -> dict:
     f["assets"] = [{"server": r.server, "vendor": r.vendor, "model": r.model, "revision": r.revision}
                    for r in idt.drop_duplicates(["server", "vendor", "model", "revision"]).itertuples()]
     f["other_information_reports"] = _other_information_reports(cap)
+    if getattr(cap, "scl", None) is not None:
+        f["scl"] = scl_facts(cap)
     f["problems"] = problems(f)
     return f
 
@@ -173,6 +175,21 @@ def _other_information_reports(cap) -> dict:
         key = m.variables[0] if m.variables else "?"
         names[key] = names.get(key, 0) + 1
     return {"count": n, "by_name": dict(sorted(names.items(), key=lambda kv: -kv[1])[:TOP])}
+def scl_facts(cap) -> dict:
+    """The ``--scl`` section: configured versus observed in a few numbers."""
+    from ..scl.compare import verdict
+    rows = cap.scl_check().to_dict("records")
+    sev = {}
+    for r in rows:
+        sev[r["severity"]] = sev.get(r["severity"], 0) + 1
+    warn = [f"{r['object']} {r['check']}: configured {r['configured']}, observed {r['observed']}"
+            if r["result"] == "mismatch" else f"{r['object']}: {r['message']}"
+            for r in rows if r["severity"] == "warning"]
+    return {"file": cap.scl.path, "edition": cap.scl.edition, "verdict": verdict(rows), "severity": sev,
+            "seen": sum(1 for r in rows if r["result"] == "seen" and r["check"] == "seen"),
+            "not_seen": sum(1 for r in rows if r["result"] == "not-seen"),
+            "not_in_scl": sum(1 for r in rows if r["result"] == "not-in-scl"),
+            "warnings": warn}
 
 
 def problems(f) -> list[str]:
@@ -211,6 +228,8 @@ def problems(f) -> list[str]:
         out.append(f"{f['findings']['error']} malformed unit(s) (see {hint})")
     if f["request_missing"]:
         out.append(f"{f['request_missing']} response(s) without their request in the capture")
+    if f.get("scl", {}).get("warnings"):
+        out.append(f"{len(f['scl']['warnings'])} difference(s) from the SCL file (mmsanalyze scl-check)")
     return out
 
 
@@ -268,6 +287,14 @@ def render(f, out) -> None:
     if f["findings"]:
         w("\nFindings     " + ", ".join(f"{v} {k}" for k, v in f["findings"].items()) + "  ("
           + ", ".join(f"{k} {v}" for k, v in list(f["finding_codes"].items())[:4]) + ")\n")
+    if "scl" in f:
+        sc = f["scl"]
+        w(f"\nSCL          {sc['file']} ({sc['edition']}): {sc['verdict']}; {sc['seen']} configured block(s) "
+          f"seen, {sc['not_seen']} not seen, {sc['not_in_scl']} observed item(s) not in the SCL\n")
+        for line in sc["warnings"][:TOP]:
+            w(f"  {line}\n")
+        if len(sc["warnings"]) > TOP:
+            w(f"  ... {len(sc['warnings']) - TOP} more (mmsanalyze scl-check)\n")
     w("\nWhat is wrong\n")
     for p in f["problems"] or ["nothing stands out"]:
         w(f"  - {p}\n")
