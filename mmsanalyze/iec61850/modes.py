@@ -36,6 +36,7 @@ that report members and GOOSE ``allData`` positions can be named.  A
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ..findings import Finding
@@ -253,11 +254,27 @@ def _value_name(attr, v):
     return None if v is None else str(v)
 
 
+def _is_quality(x):
+    return isinstance(x, dict) and isinstance(x.get("bits"), str) and len(x["bits"]) == QUALITY_BITS
+
+
 def _stval(shape, v):
+    """stVal of a leaf, of a DO's ST structure, or ctlVal of an Oper/SBOw/Cancel structure.
+
+    A controllable DO's ST structure starts with origin and ctlNum (7-3 ENC, SPC:
+    origin, ctlNum, stVal, q, t ...): stVal is the component just before the first
+    quality; a status DO starts with stVal.
+    """
     if shape == "leaf":
         return v
-    if shape in ("do", "Oper", "SBOw", "Cancel"):
-        return v[0] if isinstance(v, list) and v else None
+    if not isinstance(v, list) or not v:
+        return None
+    if shape == "do":
+        i = next((k for k, x in enumerate(v) if _is_quality(x)), None)
+        x = v[i - 1] if i else v[0]
+        return None if isinstance(x, (list, dict)) else x
+    if shape in ("Oper", "SBOw", "Cancel"):
+        return v[0]
     return None
 
 
@@ -504,17 +521,20 @@ class ModeTracker:
         quality test bits in allData, as runs per control block."""
         if goose is None or not len(goose):
             return
+        import pandas as pd
         sim_runs: dict = {}
         test_runs: dict = {}
+        cuts = self._state_changes()
         cols = ["time", "frame", "src_mac", "gocb_ref", "dat_set", "simulation", "sim_bit", "values"]
         for time_, frame, src, gocb, ds, sim, sim_bit, values in goose[cols].itertuples(index=False, name=None):
             gocb = gocb if isinstance(gocb, str) else None
             ds = ds if isinstance(ds, str) else None
             ld, ln = _split_cb(gocb)
             base = dict(stream=None, server=src, ld=ld, ln=ln)
-            s = bool(sim is True or sim_bit)
+            s = bool(sim_bit) or (sim is not None and sim is not pd.NA and bool(sim))
             self._run(sim_runs, (src, gocb), s, time_, frame,
-                      dict(base, attribute="simulation", source="goose", reference=gocb), emit_false=True)
+                      dict(base, attribute="simulation", source="goose", reference=gocb), emit_false=True,
+                      cuts=cuts)
             flagged = None
             if isinstance(values, list):
                 for k, v in enumerate(values):
@@ -522,7 +542,7 @@ class ModeTracker:
                         flagged = self.member(ds, k, gocb) or f"{ds or gocb}[{k}]"
                         break
             self._run(test_runs, (src, gocb), flagged is not None, time_, frame,
-                      dict(base, attribute="q.test", source="goose", reference=flagged))
+                      dict(base, attribute="q.test", source="goose", reference=flagged), cuts=cuts)
         self._close_runs(sim_runs)
         self._close_runs(test_runs)
 
@@ -538,6 +558,7 @@ class ModeTracker:
             if qcols:
                 q = samples[qcols].to_numpy(dtype=np.int64)
                 test = (q & SV_QUALITY_TEST_MASK).any(axis=1)
+        cuts = self._state_changes()
         keys = t["src_mac"].astype(str) + "|" + t["sv_id"].astype(str)
         for key, idx in keys.groupby(keys, sort=False).groups.items():
             idx = np.asarray(idx)
@@ -549,7 +570,9 @@ class ModeTracker:
             base = dict(stream=None, server=src, ld=ld, ln=sv_id)
             for attr, flags, emit_false in (("simulation", sub["sim_bit"].to_numpy(dtype=bool), True),
                                             ("q.test", test[idx], False)):
-                change = np.flatnonzero(np.concatenate(([True], flags[1:] != flags[:-1])))
+                epoch = np.searchsorted(np.asarray(cuts, dtype=float), sub["time"].to_numpy(), side="right")
+                change = np.flatnonzero(np.concatenate(([True], (flags[1:] != flags[:-1])
+                                                        | (epoch[1:] != epoch[:-1]))))
                 ends = np.concatenate((change[1:], [len(flags)]))
                 times, frames = sub["time"].to_numpy(), sub["frame"].to_numpy()
                 for a, b in zip(change, ends):
@@ -560,23 +583,41 @@ class ModeTracker:
                               value="true" if on else "false", kind="observed", source="sv", reference=sv_id,
                               count=int(b - a), last_frame=int(frames[b - 1]), **base)
 
+    def _state_changes(self) -> list[float]:
+        """Times at which a Mod/Beh/Sim value changed (runs of GOOSE/SV/report flags are cut
+        there, so each run is judged against one state)."""
+        last: dict = {}
+        out = []
+        for r in sorted(self._rows, key=lambda r: (r["time"], r["frame"])):
+            if r["attribute"] in ("Mod", "Beh", "Sim") and r["kind"] == "observed" \
+                    and r["source"] in ("read", "report"):
+                k = (r["server"], r["ld"], r["ln"], r["attribute"])
+                if k in last and last[k] != r["value"]:
+                    out.append(r["time"])
+                last[k] = r["value"]
+        return sorted(out)
+
     # runs: one row when a flag starts (and, with emit_false, when it ends)
-    def _run(self, runs, key, on, time_, frame, base, emit_false=False):
+    def _run(self, runs, key, on, time_, frame, base, emit_false=False, cuts=()):
         cur = runs.get(key)
-        if cur is not None and cur["value"] == ("true" if on else "false"):
+        if cur is not None and cur["value"] == ("true" if on else "false") and \
+                bisect.bisect_right(cuts, cur["last_time"]) == bisect.bisect_right(cuts, time_):
             cur["count"] += 1
             cur["last_frame"] = frame
+            cur["last_time"] = time_
             return
         if cur is not None:
             self._flush_run(cur)
         if on or emit_false:
             runs[key] = dict(base, time=time_, frame=frame, value="true" if on else "false", kind="observed",
-                             count=1, last_frame=frame)
+                             count=1, last_frame=frame, last_time=time_)
         else:
-            runs[key] = {"value": "false", "count": 1, "last_frame": frame, "_skip": True}
+            runs[key] = {"value": "false", "count": 1, "last_frame": frame, "last_time": time_, "_skip": True}
 
     def _flush_run(self, cur):
         if not cur.get("_skip"):
+            cur = dict(cur)
+            cur.pop("last_time", None)
             self._row(**cur)
 
     def _close_runs(self, runs):
@@ -936,16 +977,20 @@ class _Machine:
         if not on:
             return
         ln = r["ln"] or "LLN0"
+        if (server, ld, "LLN0") not in self.mod and (server, ld, "LLN0") not in self.beh:
+            # GOOSE/SV: the publisher's address is a MAC; its LD is known by name from MMS
+            server = next((s for (s, l_) in self.lns if l_ == ld and ((s, l_, "LLN0") in self.beh or
+                                                                    (s, l_, "LLN0") in self.mod)), server)
         beh = self.beh_of((server, ld, ln)) if (server, ld, ln) in self.open else self.beh_of((server, ld, "LLN0"))
         frames = [r["frame"], r["last_frame"]]
         what = f"{r['count']} {r['source']} message(s) with the quality test bit from {ld} " \
                f"({r['reference']}, frames {r['frame']}-{r['last_frame']})"
         if beh in ("on", "on-blocked"):
             src = [f for k, f in self.beh_frame.items() if k[:2] == (server, ld)][-1:]
-            self.add_finding("iec61850.test.data_while_on", frames + src, server, ld, r["ln"],
+            self.add_finding("iec61850.test.data_while_on", frames + src, r["server"], ld, r["ln"],
                              what + f" while its Beh is {beh}")
         elif beh not in BEH_TEST:
-            self.add_finding("iec61850.test.data", frames, server, ld, r["ln"],
+            self.add_finding("iec61850.test.data", frames, r["server"], ld, r["ln"],
                              what + ": processed only by receivers in test or test/blocked")
 
     def left_abnormal(self):
