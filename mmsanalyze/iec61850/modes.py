@@ -133,13 +133,13 @@ MODE_COLUMNS = {
 }
 
 FINDING_COLUMNS = {
-    "frame": ("Int64", "first frame that proves the finding"),
+    "frame": ("Int64", "frame of the event the finding is about (request, observation, first message of a run)"),
     "severity": ("string", "warning | note"),
     "code": ("string", "iec61850.mode.*, iec61850.test.*, iec61850.sim.*, iec61850.control.*"),
     "server": ("string", "IED address"),
     "ld": ("string", "logical device"),
     "ln": ("string", "logical node (or control block)"),
-    "frames": ("object", "list of the frames that prove it (at most 20)"),
+    "frames": ("object", "sorted list of the frames that prove it: the event and the observations it is judged against (at most 20)"),
     "message": ("string", "one human line"),
 }
 
@@ -844,7 +844,7 @@ class _Machine:
             self.sim[server] = (on, r["frame"])
             if not on:
                 self.sim_false_seen[server] = r["frame"]
-            for k in [kk for kk in self.open if kk[0] == server] or [key]:
+            for k in {key, *(kk for kk in self.open if kk[0] == server)}:
                 self.touch(k, r["time"], r["frame"], cause)
 
     def mod_change(self, key, val, r):

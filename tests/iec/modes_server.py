@@ -117,8 +117,8 @@ class ModesServer(DemoServer):
             if self.beh[ln] == value:
                 return
             self.beh[ln] = value
+            self._mlog("beh", ln=ln, value=MODE_NAMES[value], why=why)     # logged before it can be reported
             L.IedServer_updateInt32AttributeValue(srv, self.node(f"{LD}/{ln}.Beh.stVal"), value)
-            self._mlog("beh", ln=ln, value=MODE_NAMES[value], why=why)
 
         self.set_beh = set_beh
 
@@ -214,16 +214,17 @@ class ModesServer(DemoServer):
 
     # ------------------------------------------------------------ commands
     def update_logged(self, ref, kind, value):
-        """A server-side value change (logged; Beh changes also update the server's Beh view)."""
+        """A server-side value change (logged first; Beh changes also update the server's Beh view)."""
+        rec = self._mlog("update", ref=ref, type=kind, value=value)
+        ln = ref.split("/", 1)[1].split(".", 1)[0]
+        if ref.endswith(".Beh.stVal"):
+            self.beh[ln] = int(value)
         L.IedServer_lockDataModel(self.server)
         try:
             self._set(ref, kind, value)
         finally:
             L.IedServer_unlockDataModel(self.server)
-        ln = ref.split("/", 1)[1].split(".", 1)[0]
-        if ref.endswith(".Beh.stVal"):
-            self.beh[ln] = int(value)
-        return self._mlog("update", ref=ref, type=kind, value=value)
+        return rec
 
     def goose(self, iface="lo", simulation=False, test=False, count=2, interval=0.05):
         """Publish ``count`` GOOSE messages of MODESLD0/LLN0$GO$gcbModes (GseDS: Ind1.stVal,
