@@ -133,6 +133,7 @@ MODE_COLUMNS = {
 }
 
 FINDING_COLUMNS = {
+    "time": ("float64", "time of that event (the end of the capture for left_abnormal), epoch seconds"),
     "frame": ("Int64", "frame of the event the finding is about (request, observation, first message of a run)"),
     "severity": ("string", "warning | note"),
     "code": ("string", "iec61850.mode.*, iec61850.test.*, iec61850.sim.*, iec61850.control.*"),
@@ -332,6 +333,7 @@ class ModeTracker:
         self._intervals: list[dict] = []
         self._findings: list[dict] = []
         self._done = False
+        self._had_true: set = set()   # run keys that had a flag set (their end is a row too)
 
     # -- input --------------------------------------------------------------------------------
     def add_data_sets(self, txns) -> None:
@@ -532,7 +534,7 @@ class ModeTracker:
             ld, ln = _split_cb(gocb)
             base = dict(stream=None, server=src, ld=ld, ln=ln)
             s = bool(sim_bit) or (sim is not None and sim is not pd.NA and bool(sim))
-            self._run(sim_runs, (src, gocb), s, time_, frame,
+            self._run(sim_runs, ("sim", src, gocb), s, time_, frame,
                       dict(base, attribute="simulation", source="goose", reference=gocb), emit_false=True,
                       cuts=cuts)
             flagged = None
@@ -541,7 +543,7 @@ class ModeTracker:
                     if quality_test(v):
                         flagged = self.member(ds, k, gocb) or f"{ds or gocb}[{k}]"
                         break
-            self._run(test_runs, (src, gocb), flagged is not None, time_, frame,
+            self._run(test_runs, ("test", src, gocb), flagged is not None, time_, frame,
                       dict(base, attribute="q.test", source="goose", reference=flagged), cuts=cuts)
         self._close_runs(sim_runs)
         self._close_runs(test_runs)
@@ -575,9 +577,11 @@ class ModeTracker:
                                                         | (epoch[1:] != epoch[:-1]))))
                 ends = np.concatenate((change[1:], [len(flags)]))
                 times, frames = sub["time"].to_numpy(), sub["frame"].to_numpy()
+                seen_true = False
                 for a, b in zip(change, ends):
                     on = bool(flags[a])
-                    if not on and not emit_false:
+                    seen_true |= on
+                    if not on and not emit_false and not seen_true:
                         continue
                     self._row(time=float(times[a]), frame=int(frames[a]), attribute=attr,
                               value="true" if on else "false", kind="observed", source="sv", reference=sv_id,
@@ -608,7 +612,9 @@ class ModeTracker:
             return
         if cur is not None:
             self._flush_run(cur)
-        if on or emit_false:
+        if on:
+            self._had_true.add(key)
+        if on or emit_false or key in self._had_true:
             runs[key] = dict(base, time=time_, frame=frame, value="true" if on else "false", kind="observed",
                              count=1, last_frame=frame, last_time=time_)
         else:
@@ -720,6 +726,7 @@ class _Machine:
         self.sim_false_seen: dict = {}   # server -> frame where LPHD.Sim false was observed
         self.mod_frame: dict = {}    # key -> frame of the latest Mod observation / accepted request
         self.beh_frame: dict = {}    # key -> frame of the latest Beh observation
+        self.now = None              # time of the row being walked
 
     # -- helpers
     def ld_mod(self, server, ld):
@@ -742,7 +749,8 @@ class _Machine:
     def add_finding(self, code, frames, server, ld, ln, message):
         sev = CODES[code][0]
         frames = [int(f) for f in frames if f is not None]
-        self.t._findings.append({"frame": frames[0] if frames else None, "severity": sev, "code": code,
+        self.t._findings.append({"time": self.now, "frame": frames[0] if frames else None, "severity": sev,
+                                 "code": code,
                                  "server": server, "ld": ld, "ln": ln,
                                  "frames": sorted(set(frames))[:MAX_FINDING_FRAMES], "message": message})
 
@@ -779,6 +787,7 @@ class _Machine:
     # -- the walk
     def run(self):
         for r in self.t._rows:
+            self.now = r["time"]
             attr = r["attribute"]
             if attr in ("Mod", "Beh", "Health", "Sim"):
                 self.state_row(r)
@@ -795,6 +804,7 @@ class _Machine:
             if row["end"] is None:
                 row["end"] = end if end is not None else row["start"]
             row.pop("_state", None)
+        self.now = end
         self.left_abnormal()
 
     def state_row(self, r):
@@ -916,6 +926,7 @@ class _Machine:
         server, ld, ln = key
         frames = [p.frame] + [f for f, _ in p.wrong]
         last = p.wrong[-1][1]
+        now, self.now = self.now, p.time
         if last == p.old:
             how = f"stayed {last}"
         else:
@@ -923,6 +934,7 @@ class _Machine:
         self.add_finding("iec61850.mode.beh_not_followed", frames, server, ld, ln,
                          f"Mod change {p.reference} accepted (frame {p.frame}); {ld}/{ln} Beh should be "
                          f"{p.expected} but {how} (frame {p.wrong[-1][0]})")
+        self.now = now
 
     def control(self, r):
         if r["kind"] != "requested" or r["action"] not in ("operate", "select-with-value"):
