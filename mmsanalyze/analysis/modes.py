@@ -198,3 +198,36 @@ def error_rows(errors, findings):
     extra = build(ERR, cols)
     out = pd.concat([errors, extra], ignore_index=True) if len(errors) else extra
     return out.sort_values(["frame"], kind="stable").reset_index(drop=True)
+
+
+def summary_facts(cap) -> dict | None:
+    """The "Test and simulation" facts of ``summary`` (None when the capture has no such data)."""
+    st = cap.ied_states()
+    if not len(st):
+        return None
+    m = cap.ied_modes()
+    fnd = cap.ied_mode_findings()
+    req = st[(st["kind"] == "requested") & st["attribute"].isin(["Mod", "Sim"])]
+    obs = st[st["kind"] == "observed"]
+    sim = obs[(obs["attribute"] == "simulation") & (obs["value"] == "true")]
+    test = obs[(obs["attribute"] == "q.test") & (obs["value"] == "true")]
+    ctl_test = st[(st["attribute"] == "control") & (st["test"].fillna(False).astype(bool))]
+    end = []
+    if len(m):
+        last = m.sort_values("start").groupby(["server", "ld", "ln"], sort=True).tail(1)
+        for r in last.itertuples(index=False):
+            state = r.beh if not _na(r.beh) else (r.mod if not _na(r.mod) else None)
+            if state in ("on-blocked", "test", "test/blocked", "off"):
+                end.append(f"{r.ld}/{r.ln} {state}")
+    return {
+        "mod_requests": len(req), "mod_requests_ok": int((req["outcome"] == "ok").sum()),
+        "lns_observed": int(obs[obs["attribute"].isin(["Mod", "Beh"])][["server", "ld", "ln"]]
+                            .drop_duplicates().shape[0]),
+        "simulated_messages": int(sim["count"].sum()), "simulated_publishers": int(sim["server"].nunique()),
+        "test_flagged_messages": int(test["count"].sum()),
+        "controls_with_test": len(ctl_test),
+        "sim_true": sorted(set(obs[(obs["attribute"] == "Sim") & (obs["value"] == "true")]["server"])),
+        "abnormal_at_end": end,
+        "findings": [{"severity": r.severity, "code": r.code, "frame": int(r.frame) if not _na(r.frame) else None,
+                      "message": r.message} for r in fnd.itertuples(index=False)],
+    }

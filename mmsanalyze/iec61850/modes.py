@@ -510,9 +510,10 @@ class ModeTracker:
                         self._row(time=r["time"], frame=r["frame"], stream=r["stream"], server=r["server"], ld=ld,
                                   ln=ln, attribute=attr, value=val, kind="observed", source="report", reference=ref)
                 if flagged is None and quality_test(v):
-                    flagged = ref or (f"{ds}[{idx[k]}]" if ds and k < len(idx) else f"#{k}")
+                    flagged = ref or f"{ds or r.get('rpt_id')}[{idx[k] if k < len(idx) else k}]"
             key = (r["stream"], r.get("rpt_id"))
-            ld = (ds or "").split("/", 1)[0] or None
+            # the LD: of the data set, else of an RptID that is an RCB reference ('LD/LLN0$...')
+            ld = (ds or "").split("/", 1)[0] or _ld_of(r.get("rpt_id") if "$" in str(r.get("rpt_id")) else None)
             self._run(runs, key, flagged is not None, r["time"], r["frame"],
                       dict(stream=r["stream"], server=r["server"], ld=ld or _ld_of(flagged), ln=_ln_of(flagged),
                            attribute="q.test", source="report", reference=flagged))
@@ -913,7 +914,9 @@ class _Machine:
         self.add_finding("iec61850.mode.beh_hierarchy", [r["frame"]] + src, server, ld, ln,
                          f"{ld}/{ln} Beh={val} (frame {r['frame']}) but LD Mod={ldm}"
                          + (f", LN Mod={self.mod.get(key)}" if ln != "LLN0" and self.mod.get(key) else "")
-                         + f" gives {exp if self.mod.get(key) or ln == 'LLN0' else 'not ' + val} (7-4 Annex A)")
+                         + (f" gives {exp}" if self.mod.get(key) or ln == "LLN0" else
+                            " allows only " + "/".join(sorted({behaviour(ldm, m) for m in MODES.values()})))
+                         + " (7-4 Annex A)")
 
     def mod_source(self, key):
         """Frames of the latest Mod observations/requests of the LD and of the LN (to cite)."""
