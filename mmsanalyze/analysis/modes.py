@@ -33,6 +33,8 @@ def track(cap, namer=None, follow_timeout=None) -> ModeTracker:
             samples = cap.sv_samples()
         except (RuntimeError, ValueError):
             samples = None
+        if samples is not None and not len(samples):
+            samples = None
         if samples is not None and len(samples) != len(sv):
             samples = _align(sv, samples)
         t.add_sv(sv, samples)

@@ -562,11 +562,11 @@ class ModeTracker:
                 q = samples[qcols].to_numpy(dtype=np.int64)
                 test = (q & SV_QUALITY_TEST_MASK).any(axis=1)
         cuts = self._state_changes()
-        keys = t["src_mac"].astype(str) + "|" + t["sv_id"].astype(str)
-        for key, idx in keys.groupby(keys, sort=False).groups.items():
+        groups = t.groupby(["src_mac", "sv_id"], sort=False, observed=True, dropna=False).indices
+        for (src, sv_id), idx in groups.items():
             idx = np.asarray(idx)
             sub = t.iloc[idx]
-            src, sv_id = key.split("|", 1)
+            src, sv_id = str(src), str(sv_id)
             ds = sub["dat_set"].iloc[0]
             ds = ds if isinstance(ds, str) else None
             ld = ds.split("/", 1)[0] if ds and "/" in ds else sv_id
