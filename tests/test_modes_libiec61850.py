@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow,
               pytest.mark.skipif(bool(_missing), reason="harness needs: " + ", ".join(_missing))]
 
 LD = "MODESLD0"
+TRUTH: dict = {}
 #: pcap timestamps (tcpdump) and the server's time.time() come from one clock; allow
 #: this much for the kernel's timestamping of the frame vs the handler's call.
 CLOCK_SLACK_S = 0.005
@@ -40,10 +41,11 @@ def _annex_a(ld, ln):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(request, tmp_path_factory):
     from iec import modes_scenario
     pcap, truth = modes_scenario.run(str(tmp_path_factory.mktemp("modes")))
     cap = read_capture(pcap)
+    request.module.TRUTH = truth
     return cap, truth["modes"]
 
 
@@ -263,3 +265,19 @@ def test_timeline_follows_the_server(run):
     assert last["beh"] == "test/blocked" and last["end"] == cap.last_time
     gm = m[m["ln"] == "LLN0$GO$gcbModes"]
     assert gm["simulated_traffic"].any() and gm["test_traffic"].any()
+
+
+def test_reports_equal_what_the_client_received(run):
+    cap, _ = run
+    got = [r for c in TRUTH["connections"] for r in c.get("information_reports") or [] if r.get("kind") == "report"]
+    rep = cap.reports()
+    stats = TRUTH["capture"].get("tcpdump") or {}
+    dropped = stats.get("packets dropped by kernel", 0)
+    if dropped:
+        pytest.skip(f"tcpdump lost {dropped} packet(s): {stats}")
+    assert sorted(rep["seq_num"]) == sorted(r["seq_num"] for r in got), stats
+    assert set(rep["rpt_id"]) == {"MODES/Modes"}
+    # each report's Beh members: the client's decoded values equal the observation rows of that frame
+    st = cap.ied_states()
+    from_reports = st[(st["source"] == "report") & (st["attribute"] == "Beh")]
+    assert len(from_reports) and set(from_reports["frame"]) <= set(rep["frame"])
