@@ -164,3 +164,17 @@ def test_namer_hook_names_ied_and_members():
     t._row(time=1, frame=1, stream=0, server="10.0.0.1:102", ld="LD", ln="LLN0", attribute="Beh", value="on",
            kind="observed", source="read")
     assert t.states()[0]["ied"] == "IED1"
+
+
+def test_negative_command_termination_undoes_the_mod_change():
+    mod = dict(ld="LD", ln="LLN0", attribute="Mod", value="test", kind="requested", source="write",
+               action="operate", outcome="ok", reference="LD/LLN0$CO$Mod$Oper")
+    t = _tracker([dict(time=0, ld="LD", ln="LLN0", attribute="Mod", value="on"),
+                  dict(time=0, ld="LD", ln="LLN0", attribute="Beh", value="on"),
+                  dict(time=1, **mod),
+                  dict(time=1.1, ld="LD", ln="LLN0", attribute="Mod", value="test", source="command-termination",
+                       outcome="negative", add_cause="blocked-by-mode"),
+                  dict(time=9, ld="LD", ln="LLN0", attribute="Beh", value="on")])
+    assert _codes(t) == []                                 # nothing to follow, nothing left in test
+    last = [r for r in t.intervals() if r["ln"] == "LLN0"][-1]
+    assert last["mod"] == "on" and last["beh"] == "on" and not last["beh_mismatch"]

@@ -724,10 +724,10 @@ class _Machine:
         self.flagged: dict = {}      # key -> (observed, expected) already reported (hierarchy)
         self.health_flag: dict = {}
         self.lns: dict = {}          # (server, ld) -> set of ln
-        self.sim_false_seen: dict = {}   # server -> frame where LPHD.Sim false was observed
         self.mod_frame: dict = {}    # key -> frame of the latest Mod observation / accepted request
         self.beh_frame: dict = {}    # key -> frame of the latest Beh observation
         self.now = None              # time of the row being walked
+        self.prev_mod: dict = {}     # key -> Mod before the last accepted request (negative CommandTermination)
 
     # -- helpers
     def ld_mod(self, server, ld):
@@ -824,8 +824,14 @@ class _Machine:
                 p = self.pending.pop(key, None)            # the change was not done after all
                 for k in (self.ld_keys(server, ld) if ln == "LLN0" else [key]):
                     self.pending.pop(k, None)
-                if p is not None and p.old is not None:
-                    self.mod[key] = p.old
+                if key in self.prev_mod:
+                    old = self.prev_mod.pop(key)
+                    if old is None:
+                        self.mod.pop(key, None)
+                    else:
+                        self.mod[key] = old
+                    for k in (self.ld_keys(server, ld) if ln == "LLN0" else []):
+                        self.touch(k, r["time"], r["frame"], cause)
                 self.touch(key, r["time"], r["frame"], cause)
             return
         if attr == "Mod":
@@ -853,8 +859,6 @@ class _Machine:
         elif attr == "Sim":
             on = val == "true"
             self.sim[server] = (on, r["frame"])
-            if not on:
-                self.sim_false_seen[server] = r["frame"]
             for k in {key, *(kk for kk in self.open if kk[0] == server)}:
                 self.touch(k, r["time"], r["frame"], cause)
 
@@ -866,6 +870,7 @@ class _Machine:
             affected.append(key)
         for k in affected:
             old_exp[k] = self.beh.get(k)
+        self.prev_mod[key] = self.mod.get(key)
         self.mod[key] = val
         self.mod_frame[key] = r["frame"]
         for k in affected:
