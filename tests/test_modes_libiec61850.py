@@ -142,9 +142,14 @@ def _controls(cap, log):
 
 def test_controls_equal_server_checks(run):
     cap, log = run
+    tx = cap.transactions().set_index("request_frame")
     for r, e in _controls(cap, log):
         assert r.ln == e["ln"]
         assert bool(r.test) == e["test"]
+        # the row is the write of that Oper, and the server's check ran between request and response
+        assert r.frame in _frames_of_requests(cap, r.reference)
+        assert r.time - CLOCK_SLACK_S <= e["t"] <= tx.loc[r.frame, "response_time"] + CLOCK_SLACK_S
+        assert r.response_frame == tx.loc[r.frame, "response_frame"]
         assert (r.outcome == "ok") == (e["result"] == "accepted"), (r.frame, e)
         if e["result"] == "refused":
             assert r.add_cause == ADD_CAUSES[e["add_cause"]], (r.frame, e)
