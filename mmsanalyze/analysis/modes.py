@@ -113,7 +113,7 @@ def plot_modes(modes, states, path, t0=None, max_lanes: int = MAX_LANES) -> str:
     more = len(keys) - max_lanes
     keys = keys[:max_lanes]
     lane = {k: i for i, k in enumerate(keys)}
-    fig, ax = plt.subplots(figsize=(12, 2.2 + 0.55 * len(keys)), dpi=110)
+    fig, ax = plt.subplots(figsize=(12, max(4.8, 2.2 + 0.55 * len(keys))), dpi=110)
     for r in modes.itertuples(index=False):
         k = (r.server, r.ld, r.ln)
         if k not in lane:
@@ -152,7 +152,7 @@ def plot_modes(modes, states, path, t0=None, max_lanes: int = MAX_LANES) -> str:
                            color="gold" if r.outcome == "ok" else "red", edgecolors="black", linewidths=0.5)
     ax.set_yticks(range(len(keys)))
     ax.set_yticklabels([_tex_safe(f"{ld}/{ln}  [{srv}]") for srv, ld, ln in keys], fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(keys) - 0.4, -0.9)               # inverted: first lane on top, room for labels
     ax.set_xlabel("time (s since the first frame)")
     ax.grid(axis="x", alpha=0.3)
     handles = [mpatches.Patch(color=c, label=f"Beh {b}" if b else "Beh unknown or not valid (e.g. 0)")
