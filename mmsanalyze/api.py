@@ -376,6 +376,7 @@ class Capture:
         for c in (self.goose_collector, self.sv_collector):
             if c is not None:
                 extra.extend(c.findings)
+        extra.extend(self._mode_tracker().findings())
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
 
     def scl_check(self):
@@ -393,6 +394,35 @@ class Capture:
             raise RuntimeError("no SCL file given (read_capture(..., scl=PATH))")
         from .scl.svlayout import sv_values
         return self._cached("scl_sv_values", lambda: sv_values(self, self.scl))
+
+
+    # -- IEC 61850 operating state (Mod / Beh / Health / test / simulation) -------------------
+    #: Optional naming hook (:class:`mmsanalyze.iec61850.Namer`, e.g. built from SCL): IED
+    #: names and data set members the capture does not carry.  Set before the first call.
+    namer = None
+    #: Seconds within which Beh must follow an accepted Mod change (mode findings).
+    follow_timeout = None
+
+    def _mode_tracker(self):
+        from .analysis.modes import track
+        return self._cached("mode_tracker", lambda: track(self, self.namer, self.follow_timeout))
+
+    def ied_states(self):
+        """One row per observation of an operating-state attribute (Mod, Beh, Health, LPHD.Sim,
+        quality test bit, GOOSE/SV simulation flag) or request (Mod/Sim writes, controls with Test)."""
+        from .analysis.modes import states_table
+        return self._cached("ied_states", lambda: states_table(self._mode_tracker()))
+
+    def ied_modes(self):
+        """The operating-state timeline: intervals per (server, LD, LN) with mod, beh, health, sim
+        and the Beh derived from the LD/LN hierarchy (IEC 61850-7-4 Annex A)."""
+        from .analysis.modes import modes_table
+        return self._cached("ied_modes", lambda: modes_table(self._mode_tracker()))
+
+    def ied_mode_findings(self):
+        """The mode / test / simulation findings (also in :meth:`findings`) with all their frames."""
+        from .analysis.modes import findings_table
+        return self._cached("ied_mode_findings", lambda: findings_table(self._mode_tracker()))
 
 
 def _load_scl(scl):
@@ -429,6 +459,7 @@ def _specs():
     """(section title, Capture method, column spec) of every documented table."""
     from .analysis import (associations, control_sequences, controls, errors, identify, files, findings, latency, pdus, reports, traffic,
                            transactions)
+    from .analysis import modes
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
         ("transactions()", "transactions", transactions.COLUMNS),
@@ -450,6 +481,9 @@ def _specs():
         ("findings()", "findings", findings.COLUMNS),
         ("scl_check()", "scl_check", _scl_columns()[0]),
         ("scl_sv_values()", "scl_sv_values", _scl_columns()[1]),
+        ("ied_states()", "ied_states", modes.COLUMNS),
+        ("ied_modes()", "ied_modes", modes.MODE_COLUMNS),
+        ("ied_mode_findings()", "ied_mode_findings", modes.FINDING_COLUMNS),
     ]
 
 

@@ -40,7 +40,8 @@ def grouped(df):
 
 def run(args) -> int:
     cap = load(args)
-    df = cap.errors()
+    from ..analysis.modes import error_rows
+    df = error_rows(cap.errors(), cap.ied_mode_findings())     # + kind ied-mode (Mod/Beh/test/simulation)
     if args.kind:
         df = df[df["kind"].isin(args.kind)].reset_index(drop=True)
     if args.list:

@@ -90,6 +90,10 @@ def facts(cap) -> dict:
                        "anomalies": [a for a in sus["anomalies"].tolist() if a][:TOP] if len(sus) else [],
                        "suspicious_streams": [_publisher(kind, r) for r in sus.head(TOP).itertuples()],
                        "simulation": _simulated(kind, st)}
+    from ..analysis.modes import summary_facts
+    ts = summary_facts(cap)
+    if ts is not None:
+        f["test_and_simulation"] = ts
     fnd = cap.findings()
     f["findings"] = {k: int(v) for k, v in fnd["severity"].value_counts().items()} if len(fnd) else {}
     f["finding_codes"] = {k: int(v) for k, v in fnd["code"].value_counts().head(TOP).items()} if len(fnd) else {}
@@ -223,6 +227,12 @@ def problems(f) -> list[str]:
             out.append(f"suspicious {label} publisher {p['name']} ({appid}{p['src_mac']}): {p['anomalies']}")
         for p in f.get(kind, {}).get("simulation", []):
             out.append(f"{p['messages']} {label} message(s) of {p['name']} carry the simulation flag (test traffic)")
+    ts = f.get("test_and_simulation") or {}
+    warn = [x for x in ts.get("findings", ()) if x["severity"] == "warning"]
+    for x in warn[:TOP]:
+        out.append(f"{x['message']} ({x['code']})")
+    if len(warn) > TOP:
+        out.append(f"... {len(warn) - TOP} more IED mode / test / simulation warnings (mmsanalyze modes --findings)")
     if f["findings"].get("error"):
         hint = " or ".join(f"`{h}`" for h in f.get("findings_hint") or ["mmsanalyze pdus --findings"])
         out.append(f"{f['findings']['error']} malformed unit(s) (see {hint})")
@@ -284,6 +294,17 @@ def render(f, out) -> None:
     for kind in ("goose", "sv"):
         if kind in f:
             w(f"{kind.upper():<13}{f[kind]['streams']} stream(s), {f[kind]['suspicious']} suspicious\n")
+    ts = f.get("test_and_simulation")
+    if ts:
+        w("\nTest and simulation\n")
+        w(f"  Mod/Sim requests {ts['mod_requests']} ({ts['mod_requests_ok']} ok); Mod/Beh seen for "
+          f"{ts['lns_observed']} LD/LN(s); controls with Test=true {ts['controls_with_test']}\n")
+        w(f"  simulated GOOSE/SV {ts['simulated_messages']} message(s) from {ts['simulated_publishers']} "
+          f"publisher(s); quality test bit in {ts['test_flagged_messages']} message(s)"
+          + (f"; LPHD.Sim true: {', '.join(ts['sim_true'])}" if ts["sim_true"] else "") + "\n")
+        if ts["abnormal_at_end"]:
+            w("  at the end: " + ", ".join(ts["abnormal_at_end"][:TOP])
+              + (f" ... {len(ts['abnormal_at_end']) - TOP} more" if len(ts["abnormal_at_end"]) > TOP else "") + "\n")
     if f["findings"]:
         w("\nFindings     " + ", ".join(f"{v} {k}" for k, v in f["findings"].items()) + "  ("
           + ", ".join(f"{k} {v}" for k, v in list(f["finding_codes"].items())[:4]) + ")\n")

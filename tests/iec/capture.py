@@ -217,8 +217,10 @@ class Session:
     """
 
     def __init__(self, name: str, outdir: str | None = None, netns: bool | None = None,
-                 files: bool = False, goose: bool = False, pcap_name: str | None = None):
+                 files: bool = False, goose: bool = False, pcap_name: str | None = None,
+                 server_module: str = "iec.server"):
         self.name = name
+        self.server_module = server_module
         self.outdir = Path(outdir or tempfile.mkdtemp(prefix="mmsa-iec-"))
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix=f"mmsa-{name}-"))
@@ -268,7 +270,7 @@ class Session:
             args += ["--bind", self.host]
         if self.files_root:
             args += ["--files", self.files_root]
-        self.server = Worker("iec.server", args, prefix, name="server")
+        self.server = Worker(self.server_module, args, prefix, name="server")
         self.truth = {
             "scenario": self.name,
             "pcap": self.pcap,
