@@ -164,8 +164,10 @@ class Capture:
     def _read(self, reader, count, bar) -> None:
         self.traffic_counter = traffic = TrafficCounter()
         self.goose_collector, self.sv_collector, self.l2_collector = _collectors()
+        from .analysis.tls import TcpWatcher
+        self.tcp_watcher = TcpWatcher()          # TLS on 3782, ISO-TSAP on other ports (security())
         pipe = Pipeline(self.ports, goose=self.goose_collector, sv=self.sv_collector,
-                        l2=self.l2_collector, traffic=traffic)
+                        l2=self.l2_collector, traffic=traffic, tcp_watcher=self.tcp_watcher)
         conns = {}                      # stream -> net.tcp.Connection (analysed ports)
         pdus, events = self.records, self.events
         feed = pipe.feed
