@@ -356,6 +356,22 @@ class Capture:
                 extra.extend(c.findings)
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
 
+    def security(self, allow=None, allowed_addresses=None, ctl_models=None):
+        """Security posture: ``(findings, matrix)`` DataFrames.
+
+        ``matrix``: one row per observed flow (client -> server:port) with its associations,
+        services, bytes, authentication and TLS.  ``findings``: severity, group (exposure,
+        authentication, operations, process-bus), code, subject, message (passwords masked)
+        and evidence frames.  Optional: ``allow`` (:class:`~mmsanalyze.analysis.security.AllowRule`
+        list, e.g. from ``read_allowlist(path)``), ``allowed_addresses`` (``{ip: IED name}``,
+        e.g. SCL ConnectedAP addresses), ``ctl_models`` (``{control object: ctlModel}``).
+        See :func:`mmsanalyze.analysis.security.security_tables` for the columns.
+        """
+        from .analysis.security import security_tables
+        if allow is None and allowed_addresses is None and ctl_models is None:
+            return self._cached("security", lambda: security_tables(self))
+        return security_tables(self, allow, allowed_addresses, ctl_models)
+
 
 def _size(source) -> int:
     try:
