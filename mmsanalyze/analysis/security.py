@@ -41,7 +41,7 @@ from ._table import build, columns_doc
 
 __all__ = ["CODES", "SEVERITIES", "GROUPS", "FINDING_COLUMNS", "MATRIX_COLUMNS", "AllowRule",
            "security_tables", "read_allowlist", "parse_allowlist", "allowlist_csv", "allowlist_nft",
-           "allowlist_iptables", "mask", "MMS_PORTS", "MAX_EVIDENCE_FRAMES"]
+           "allowlist_iptables", "mask", "summary_facts", "MMS_PORTS", "MAX_EVIDENCE_FRAMES"]
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 GROUPS = ("exposure", "authentication", "operations", "process-bus")
@@ -725,6 +725,17 @@ def _sv_evidence(frames, cnt, wrap) -> list:
         if len(out) >= MAX_EVIDENCE_FRAMES:
             break
     return out
+
+
+def summary_facts(cap, top: int = 8) -> dict:
+    """For ``summary``: finding counts per severity and the ``top`` findings from ``low`` up."""
+    findings, _ = cap.security()
+    counts = findings["severity"].value_counts()
+    flagged = findings[(findings["severity"] != "info").to_numpy(dtype=bool)].head(top)
+    return {"counts": {s: int(counts[s]) for s in reversed(SEVERITIES) if s in counts},
+            "top": [{"severity": r.severity, "code": r.code, "subject": r.subject, "message": r.message,
+                     "first_frame": None if r.first_frame is pd.NA else int(r.first_frame)}
+                    for r in flagged.itertuples(index=False)]}
 
 
 # -- allowlist files -------------------------------------------------------------------------------

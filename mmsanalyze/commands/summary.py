@@ -87,6 +87,8 @@ def facts(cap) -> dict:
     fnd = cap.findings()
     f["findings"] = {k: int(v) for k, v in fnd["severity"].value_counts().items()} if len(fnd) else {}
     f["finding_codes"] = {k: int(v) for k, v in fnd["code"].value_counts().head(TOP).items()} if len(fnd) else {}
+    from ..analysis.security import summary_facts
+    f["security"] = summary_facts(cap, TOP)
     f["problems"] = problems(f)
     return f
 
@@ -165,6 +167,11 @@ def render(f, out) -> None:
     if f["findings"]:
         w("\nFindings     " + ", ".join(f"{v} {k}" for k, v in f["findings"].items()) + "  ("
           + ", ".join(f"{k} {v}" for k, v in list(f["finding_codes"].items())[:4]) + ")\n")
+    sec = f.get("security")
+    if sec and sec["top"]:
+        w("\nSecurity     " + ", ".join(f"{v} {k}" for k, v in sec["counts"].items()) + "  (mmsanalyze security)\n")
+        for x in sec["top"]:
+            w(f"  [{x['severity']}] {x['code']}  {x['subject']}: {x['message'][:100]} (frame {x['first_frame']})\n")
     w("\nWhat is wrong\n")
     for p in f["problems"] or ["nothing stands out"]:
         w(f"  - {p}\n")
