@@ -443,8 +443,13 @@ def _authentication(F, cap, assoc, aarq, aare, auth_by_stream, first_frames):
                   [a.frame] if a is not None else [first_frames.get(s)], stream=s,
                   severity="high" if why in ("authentication-failure", "authentication-required",
                                              "authentication-mechanism-name-not-recognized") else None)
+        elif q is not None and a is None and r.end_by == "server" and r.end in ("fin", "rst", "abort"):
+            F.add("authentication.rejected", subj,
+                  f"the server ended the connection ({r.end}) without answering the AARQ"
+                  + (f" that carried a {q.detail.get('mechanism')}" if q.detail.get("mechanism") else "")
+                  + " (association refused, e.g. authentication failure)",
+                  [q.frame, r.end_frame], stream=s)
         if r.pdus_client or r.pdus_server:
-            _, port_ = _split(r.server)
             clear.append(first_frames.get(s))
     for subj, frames in by_flow_none.items():
         F.add("authentication.none", subj,
