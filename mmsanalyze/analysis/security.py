@@ -165,6 +165,19 @@ def _ints(v):
     return [int(x) for x in v if x is not None and x == x]
 
 
+def _is(v, text) -> bool:
+    """NA-safe ``v == text``."""
+    return isinstance(v, str) and v == text
+
+
+def _int(v):
+    """An int, or None for NA / NaN / None."""
+    try:
+        return None if v is None or v is pd.NA or v != v else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def _flow_text(client, server, port) -> str:
     return f"{client} -> {server}:{port}"
 
@@ -201,6 +214,13 @@ _RCB = re.compile(r"\$(RP|BR)\$[^$]+\$(DatSet|RptID|TrgOps|IntgPd|OptFlds|BufTm|
 _SECURITY_NAME = re.compile(r"(?i)passw|pwd|secret|credential|privkey|private.?key|\bkeys?\b|\$key|cert|"
                             r"\bauth|\$auth|psk")
 _CONFIG_FILE = re.compile(r"(?i)\.(cid|icd|scd|iid|sed|ssd|xml|cfg\.xml|ini|conf|config|json|pem|key|crt|der|p12|pfx)$")
+def _security_name(var: str) -> bool:
+    """A variable whose name speaks of passwords, keys, certificates or authentication --
+    not its description / name-space attributes (FC DC, EX)."""
+    item = var.split("/", 1)[-1]
+    return "$DC$" not in item and "$EX$" not in item and bool(_SECURITY_NAME.search(item))
+
+
 #: MMS services that change a domain (9506-2 clause 11) or a program invocation (clause 12).
 _DOMAIN_SERVICES = {"initiateDownloadSequence", "downloadSegment", "terminateDownloadSequence",
                     "loadDomainContent", "storeDomainContent", "deleteDomain", "requestDomainDownload"}
@@ -434,7 +454,7 @@ def _authentication(F, cap, assoc, aarq, aare, auth_by_stream, first_frames):
         if q is not None and auth_by_stream.get(s) == "none":
             by_flow_none.setdefault(subj, []).append(q.frame)
         a = aare.get(s)
-        if (a is not None and a.detail.get("result") not in (None, "accepted")) or r.initiate == "refused":
+        if (a is not None and a.detail.get("result") not in (None, "accepted")) or _is(r.initiate, "refused"):
             diag = (a.detail.get("result-source-diagnostic") or {}) if a is not None else {}
             why = next(iter(diag.values()), None) if isinstance(diag, dict) else None
             F.add("authentication.rejected", subj,
@@ -443,7 +463,8 @@ def _authentication(F, cap, assoc, aarq, aare, auth_by_stream, first_frames):
                   [a.frame] if a is not None else [first_frames.get(s)], stream=s,
                   severity="high" if why in ("authentication-failure", "authentication-required",
                                              "authentication-mechanism-name-not-recognized") else None)
-        elif q is not None and a is None and r.end_by == "server" and r.end in ("fin", "rst", "abort"):
+        elif q is not None and a is None and _is(r.end_by, "server") and isinstance(r.end, str) \
+                and r.end in ("fin", "rst", "abort"):
             F.add("authentication.rejected", subj,
                   f"the server ended the connection ({r.end}) without answering the AARQ"
                   + (f" that carried a {q.detail.get('mechanism')}" if q.detail.get("mechanism") else "")
@@ -495,7 +516,8 @@ def _ctl_model_reads(cap, txns) -> list:
         return out
     want = {}
     for t in txns.itertuples(index=False):
-        if t.service != "read" or t.status != "ok" or len(t.variables) != 1 or t.response_frame is pd.NA:
+        if not (_is(t.service, "read") and _is(t.status, "ok") and isinstance(t.variables, list)
+                and len(t.variables) == 1 and _int(t.response_frame) is not None and _int(t.invoke_id) is not None):
             continue
         m = _CF_CTLMODEL.match(t.variables[0])
         if m:
@@ -531,10 +553,10 @@ def _operations(F, cap, txns, auth_by_stream, allowed_stream, ctl_models):
     if len(txns):
         sel = txns[(txns["requester"] == "client").to_numpy(dtype=bool, na_value=False)]
         for t in sel.itertuples(index=False):
-            if t.request_frame is pd.NA:
+            if _int(t.request_frame) is None or _int(t.stream) is None:
                 continue
             s = int(t.stream)
-            svc = t.service
+            svc = t.service if isinstance(t.service, str) else None
             vars_ = list(t.variables) if isinstance(t.variables, list) else []
             obj = str(t.object) if isinstance(t.object, str) else ""
             if svc == "write":
@@ -551,15 +573,16 @@ def _operations(F, cap, txns, auth_by_stream, allowed_stream, ctl_models):
                 note("operations.domain_change", t, f"{svc} {obj}".strip())
             elif svc in _PROGRAM_SERVICES:
                 note("operations.program_invocation", t, f"{svc} {obj}".strip())
-            elif svc == "read" and any(_SECURITY_NAME.search(v.split("/", 1)[-1]) for v in vars_):
-                note("operations.security_read", t, obj)
+            elif svc == "read" and any(_security_name(v) for v in vars_):
+                hits = [v for v in vars_ if _security_name(v)]
+                note("operations.security_read", t, hits[0] + (f" (+{len(hits) - 1})" if len(hits) > 1 else ""))
             elif svc == "fileOpen" and _CONFIG_FILE.search(obj):
                 note("operations.security_read", t, f"fileOpen {obj}")
     ctl = cap.controls()
     if len(ctl):
         reqs = ctl[ctl["action"].isin(["select", "select-with-value", "operate", "cancel"])]
         for t in reqs.itertuples(index=False):
-            if auth_by_stream.get(int(t.stream)) == "none" and t.frame is not pd.NA:
+            if _int(t.stream) is not None and auth_by_stream.get(int(t.stream)) == "none" and _int(t.frame) is not None:
                 note("operations.control_unauthenticated", t, f"{t.action} {t.object}", t.frame)
     _direct_operate(F, cap, txns, ctl, ctl_models)
     for (code, s), (sj, frames, details) in sorted(per.items(), key=lambda kv: min(_ints(kv[1][1]) or [0])):
@@ -583,7 +606,8 @@ def _direct_operate(F, cap, txns, ctl, ctl_models):
     events = [(f, "ctlmodel", obj, v) for f, obj, v in _ctl_model_reads(cap, txns)]
     if len(ctl):
         for t in ctl.itertuples(index=False):
-            if t.frame is not pd.NA and t.action in ("select", "select-with-value", "operate", "cancel"):
+            if _int(t.frame) is not None and _int(t.stream) is not None and isinstance(t.object, str) \
+                    and t.action in ("select", "select-with-value", "operate", "cancel"):
                 events.append((int(t.frame), t.action, t.object, t))
     events.sort(key=lambda e: e[0])
     selected: dict = {}
@@ -595,7 +619,7 @@ def _direct_operate(F, cap, txns, ctl, ctl_models):
         key = (int(x.stream), obj)
         if kind in ("select", "select-with-value"):
             sbo_known.setdefault(obj, frame)
-            selected[key] = x.result == "ok"
+            selected[key] = _is(x.result, "ok")
         elif kind == "cancel":
             selected[key] = False
         elif kind == "operate":
