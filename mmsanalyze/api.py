@@ -394,6 +394,7 @@ def _specs():
     """(section title, Capture method, column spec) of every documented table."""
     from .analysis import (associations, controls, errors, files, findings, latency, pdus, reports, traffic,
                            transactions)
+    from .analysis import security
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
         ("transactions()", "transactions", transactions.COLUMNS),
@@ -411,6 +412,8 @@ def _specs():
         ("traffic(by='second')", None, traffic.SECOND_COLUMNS),
         ("traffic(by='source')", None, traffic.SOURCE_COLUMNS),
         ("findings()", "findings", findings.COLUMNS),
+        ("security(): findings", "security", security.FINDING_COLUMNS),
+        ("security(): matrix", None, security.MATRIX_COLUMNS),
     ]
 
 
