@@ -478,3 +478,42 @@ def test_scenario_clean_has_nothing_flagged(iec_scenario, tmp_path):
     assert len(matrix) == 1 and bool(matrix.loc[0, "allowed"])
     assert not len(findings[findings["severity"] != "info"]), findings[["code", "message"]]
     assert "Security" not in _cli("summary", pcap).stdout
+
+
+def test_scenario_declared_addresses_and_scl_ctl_models(sec):
+    """The SCL hook inputs: declared addresses ({ip: IED}) and ctlModels (IEC 61850 reading)."""
+    pcap, truth, cap = sec
+    req = _request_frames(pcap)
+    ports = {c["id"]: c["client_port"] for c in truth["connections"]}
+    findings, matrix = cap.security(allowed_addresses={"127.0.0.1": "DEMO"},
+                                    ctl_models={"DEMOCTRL/CSWI2.Pos": "sbo-with-enhanced-security"})
+    assert set(matrix["ied"]) == {"DEMO"}
+    unknown = _of(findings, "exposure.unknown_address")
+    assert len(unknown) == 1 and unknown.iloc[0]["message"].startswith(truth["security"]["outsider_ip"] + " ")
+    # CSWI2 is direct-with-enhanced-security in the server; declared SBO, its direct operate is flagged too
+    oper2 = next(o for o in truth["operations"] if o["conn"] == "anon" and o["op"] == "write"
+                 and o["args"]["item"] == "CSWI2$CO$Pos$Oper")
+    d = _of(findings, "operations.direct_operate_sbo")
+    f2 = req[(ports["anon"], oper2["invoke_id"])]
+    assert f2 in [f for fr in d["frames"] for f in fr]
+    assert "SCL ctlModel" in d[d["frames"].map(lambda x: f2 in x)].iloc[0]["message"]
+
+
+def test_controls_scenario_operate_after_cancel(iec_scenario):
+    """controls scenario: SBOw, Oper; SBOw, Cancel, then an Oper without a new select -> flagged.
+    CSWI1 is known as SBO from the ctlModel the client read first (4, sbo-with-enhanced-security)."""
+    if TSHARK is None:
+        pytest.skip("tshark not installed")
+    pcap, truth = iec_scenario("controls")
+    findings, _ = read_capture(pcap).security()
+    req = _request_frames(pcap)
+    port = truth["connections"][0]["client_port"]
+    opers = [o for o in truth["operations"] if o["op"] == "write" and o["args"]["item"] == "CSWI1$CO$Pos$Oper"]
+    assert len(opers) == 2 and opers[0]["ok"] and not opers[1]["ok"]     # the server refused the second
+    d = _of(findings, "operations.direct_operate_sbo")
+    assert [list(x) for x in d["frames"]] == [[req[(port, opers[1]["invoke_id"])]]]
+    read = next(o for o in truth["operations"] if o["op"] == "read" and o["args"].get("item") == "CSWI1$CF$Pos$ctlModel")
+    assert read["value"] == 4
+    rsp = {(int(p_), int(i)): int(f) for f, p_, i in _fields(pcap, "mms.confirmedServiceResponse", "frame.number",
+                                                            "tcp.dstport", "mms.invokeID")}
+    assert f"sbo-with-enhanced-security read in frame {rsp[(port, read['invoke_id'])]}" in d.iloc[0]["message"]

@@ -599,10 +599,11 @@ def _operations(F, cap, txns, auth_by_stream, allowed_stream, ctl_models):
 
 
 def _direct_operate(F, cap, txns, ctl, ctl_models):
-    sbo_known: dict = {}          # object -> frame where it became known as SBO (0: SCL)
+    sbo_known: dict = {}          # object -> how it became known as SBO
     for k, v in ctl_models.items():
         if v in _SBO_MODELS:
-            sbo_known[_norm_object(k)] = 0
+            sbo_known[_norm_object(k)] = "SCL ctlModel"
+    names = {2: "sbo-with-normal-security", 4: "sbo-with-enhanced-security"}
     events = [(f, "ctlmodel", obj, v) for f, obj, v in _ctl_model_reads(cap, txns)]
     if len(ctl):
         for t in ctl.itertuples(index=False):
@@ -614,17 +615,17 @@ def _direct_operate(F, cap, txns, ctl, ctl_models):
     for frame, kind, obj, x in events:
         if kind == "ctlmodel":
             if x in _SBO_MODELS:
-                sbo_known.setdefault(obj, frame)
+                sbo_known.setdefault(obj, f"ctlModel {names.get(x, x)} read in frame {frame}")
             continue
         key = (int(x.stream), obj)
         if kind in ("select", "select-with-value"):
-            sbo_known.setdefault(obj, frame)
+            sbo_known.setdefault(obj, f"selected in frame {frame}")
             selected[key] = _is(x.result, "ok")
         elif kind == "cancel":
             selected[key] = False
         elif kind == "operate":
             if obj in sbo_known and not selected.get(key):
-                src = "SCL ctlModel" if sbo_known[obj] == 0 else f"select-before-operate since frame {sbo_known[obj]}"
+                src = "select-before-operate: " + sbo_known[obj]
                 F.add("operations.direct_operate_sbo", f"{_split(x.client)[0]} -> {x.server}",
                       f"Operate of {obj} without a preceding select on this association ({src}); "
                       f"result {x.result}" + (f", {x.add_cause}" if isinstance(x.add_cause, str) else ""),
