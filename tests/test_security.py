@@ -517,3 +517,28 @@ def test_controls_scenario_operate_after_cancel(iec_scenario):
     rsp = {(int(p_), int(i)): int(f) for f, p_, i in _fields(pcap, "mms.confirmedServiceResponse", "frame.number",
                                                             "tcp.dstport", "mms.invokeID")}
     assert f"sbo-with-enhanced-security read in frame {rsp[(port, read['invoke_id'])]}" in d.iloc[0]["message"]
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+
+def test_tcp_watcher_never_raises_on_garbage():
+    """Random bytes and cut/mutated TLS records on 3782, random TPKTs elsewhere: no exception."""
+    import random
+
+    from mmsanalyze.analysis.tls import TcpWatcher
+    rnd = random.Random(1606)
+    hello = bytes.fromhex("16030100") + bytes([0x40]) + bytes([1, 0, 0, 0x3c, 3, 3]) + bytes(32) + b"\x00\x00\x02"
+    w = TcpWatcher()
+    for stream in range(400):
+        base = hello if stream % 2 else bytes([0x03, 0x00, 0x00, 0x16, 0x11, 0xE0]) + bytes(16)
+        for seg in range(rnd.randint(1, 6)):
+            b = bytearray(base if seg == 0 else rnd.randbytes(rnd.randint(0, 80)))
+            for _ in range(rnd.randint(0, 6)):
+                if b:
+                    b[rnd.randrange(len(b))] = rnd.randrange(256)
+            b = bytes(b[:rnd.randint(0, len(b))])
+            port = 3782 if stream % 3 else 4000 + stream
+            w.add(stream * 10 + seg, 0.0, stream, rnd.randint(0, 1), ("10.0.0.1", 50000 + stream),
+                  ("10.0.0.2", port), b)
+    t = w.table()
+    assert len(t) and set(t["kind"]) <= {"tls", "iso-clear", "iso-tsap", "unknown"}

@@ -664,15 +664,23 @@ def _process_bus(F, cap):
     except RuntimeError:
         gt = gs = None
     if gs is not None and len(gs):
-        ok = gt[~gt["malformed"].to_numpy(dtype=bool)]
+        rows_of: dict = {}              # (src_mac, appid, gocb_ref) -> row positions in gt (one pass)
+        for i, key in enumerate(zip(gt["src_mac"].tolist(), gt["appid"].tolist(), gt["gocb_ref"].tolist())):
+            rows_of.setdefault(tuple(_key(v) for v in key), []).append(i)
+        malformed = gt["malformed"].to_numpy(dtype=bool)
+
+        def publisher(r, good_only):
+            idx = rows_of.get((_key(r.src_mac), _key(r.appid), _key(r.gocb_ref)), [])
+            if good_only:
+                idx = [i for i in idx if not malformed[i]]
+            return gt.iloc[idx]
         first = {}
         for r in gs.itertuples(index=False):
             k = (r.appid if r.appid is not pd.NA else None, r.gocb_ref)
             if k not in first or r.first_time < first[k]:
                 first[k] = r.first_time
         for r in gs.itertuples(index=False):
-            m = ((ok["src_mac"] == r.src_mac) & (ok["gocb_ref"] == r.gocb_ref)).to_numpy(dtype=bool, na_value=False)
-            sub = ok[m]
+            sub = publisher(r, True)
             k = (r.appid if r.appid is not pd.NA else None, r.gocb_ref)
             appid = f"0x{int(r.appid):04X}" if r.appid is not pd.NA else "?"
             if r.other_src_macs and r.first_time > first[k]:
@@ -681,6 +689,7 @@ def _process_bus(F, cap):
                       f"which was first; {len(sub)} messages from this MAC", sub["frame"].tolist(),
                       count=int(r.messages))
             elif r.suspicious:
+                sub = sub[(sub["st_num"].notna() & sub["sq_num"].notna()).to_numpy(dtype=bool)]
                 rows = zip(sub["frame"].tolist(), sub["st_num"].astype("int64").tolist(),
                            sub["sq_num"].astype("int64").tolist())
                 ev = _goose_evidence(rows)
@@ -688,8 +697,9 @@ def _process_bus(F, cap):
                       f"{r.gocb_ref} (APPID {appid}): {r.anomalies}", ev, count=len(ev))
         unsigned: dict = {}
         for r in gs.itertuples(index=False):
-            m = ((gt["src_mac"] == r.src_mac) & (gt["gocb_ref"] == r.gocb_ref)).to_numpy(dtype=bool, na_value=False)
-            sub = gt[m]
+            sub = publisher(r, False)
+            if not len(sub):
+                continue
             signed = sub["security"].to_numpy(dtype=bool) | (sub["reserved2"].fillna(0).to_numpy() != 0)
             if not signed.any() and r.transport == "l2":
                 e = unsigned.setdefault(str(r.src_mac), [[], 0])
@@ -707,6 +717,9 @@ def _process_bus(F, cap):
         bad = ss[ss["suspicious"].to_numpy(dtype=bool)]
         if len(bad):
             st = cap.sv()
+            st_mac = st["src_mac"].astype(object).to_numpy()
+            st_id = st["sv_id"].astype(object).to_numpy()
+            st_ok = ~st["malformed"].to_numpy(dtype=bool)
             first = {}
             for r in ss.itertuples(index=False):
                 k = (r.sv_id, r.appid if r.appid is not pd.NA else None)
@@ -720,9 +733,7 @@ def _process_bus(F, cap):
             for (code, mac, appid), rows in groups.items():
                 frames = []
                 for r in rows:
-                    m = ((st["src_mac"].astype(object) == r.src_mac) & (st["sv_id"].astype(object) == r.sv_id)
-                         & ~st["malformed"].to_numpy(dtype=bool)).to_numpy(dtype=bool, na_value=False)
-                    sub = st[m]
+                    sub = st[(st_mac == r.src_mac) & (st_id == r.sv_id) & st_ok]
                     frames += _sv_evidence(sub["frame"].to_numpy(), sub["smp_cnt"].to_numpy(dtype="float64"),
                                            int(r.wrap) if r.wrap is not pd.NA and r.wrap == r.wrap else 0)
                 ids = [str(r.sv_id) for r in rows]
@@ -738,6 +749,18 @@ def _process_bus(F, cap):
                       f"{r.frames - r.signed} of {r.frames} {r.kind.upper()} frames without HMAC signature "
                       f"(key id{'s' if len(r.key_ids) != 1 else ''} {', '.join(map(str, r.key_ids)) or '?'})",
                       [r.first_frame], count=int(r.frames - r.signed))
+
+
+def _key(v):
+    """A table value as a dict key part: NA / NaN -> None, numpy ints -> int."""
+    if v is None or v is pd.NA:
+        return None
+    try:
+        if v != v:
+            return None
+    except (TypeError, ValueError):
+        return None
+    return int(v) if hasattr(v, "dtype") and getattr(v.dtype, "kind", "") in "iu" else v
 
 
 def _sv_evidence(frames, cnt, wrap) -> list:
