@@ -71,8 +71,7 @@ def run(args) -> int:
         if args.output:
             emit(findings, args, cap, FINDINGS, out=_Null())
         from ..cli import dumps
-        sys.stdout.write(dumps({"matrix": records(select(matrix, args) if args.columns is None else matrix),
-                                "findings": records(select(findings, args))}) + "\n")
+        sys.stdout.write(dumps({"matrix": records(matrix), "findings": records(select(findings, args))}) + "\n")
         return 0
     if args.format == "csv":
         emit(findings, args, cap, FINDINGS)
