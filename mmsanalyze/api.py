@@ -168,8 +168,10 @@ class Capture:
     def _read(self, reader, count, bar) -> None:
         self.traffic_counter = traffic = TrafficCounter()
         self.goose_collector, self.sv_collector, self.l2_collector = _collectors()
+        from .analysis.tls import TcpWatcher
+        self.tcp_watcher = TcpWatcher()          # TLS on 3782, ISO-TSAP on other ports (security())
         pipe = Pipeline(self.ports, goose=self.goose_collector, sv=self.sv_collector,
-                        l2=self.l2_collector, traffic=traffic)
+                        l2=self.l2_collector, traffic=traffic, tcp_watcher=self.tcp_watcher)
         conns = {}                      # stream -> net.tcp.Connection (analysed ports)
         pdus, events = self.records, self.events
         feed = pipe.feed
@@ -425,6 +427,23 @@ class Capture:
         return self._cached("ied_mode_findings", lambda: findings_table(self._mode_tracker()))
 
 
+    def security(self, allow=None, allowed_addresses=None, ctl_models=None):
+        """Security posture: ``(findings, matrix)`` DataFrames.
+
+        ``matrix``: one row per observed flow (client -> server:port) with its associations,
+        services, bytes, authentication and TLS.  ``findings``: severity, group (exposure,
+        authentication, operations, process-bus), code, subject, message (passwords masked)
+        and evidence frames.  Optional: ``allow`` (:class:`~mmsanalyze.analysis.security.AllowRule`
+        list, e.g. from ``read_allowlist(path)``), ``allowed_addresses`` (``{ip: IED name}``,
+        e.g. SCL ConnectedAP addresses), ``ctl_models`` (``{control object: ctlModel}``).
+        See :func:`mmsanalyze.analysis.security.security_tables` for the columns.
+        """
+        from .analysis.security import security_tables
+        if allow is None and allowed_addresses is None and ctl_models is None:
+            return self._cached("security", lambda: security_tables(self))
+        return security_tables(self, allow, allowed_addresses, ctl_models)
+
+
 def _load_scl(scl):
     if scl is None:
         return None
@@ -460,6 +479,7 @@ def _specs():
     from .analysis import (associations, control_sequences, controls, errors, identify, files, findings, latency, pdus, reports, traffic,
                            transactions)
     from .analysis import modes
+    from .analysis import security
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
         ("transactions()", "transactions", transactions.COLUMNS),
@@ -484,6 +504,8 @@ def _specs():
         ("ied_states()", "ied_states", modes.COLUMNS),
         ("ied_modes()", "ied_modes", modes.MODE_COLUMNS),
         ("ied_mode_findings()", "ied_mode_findings", modes.FINDING_COLUMNS),
+        ("security(): findings", "security", security.FINDING_COLUMNS),
+        ("security(): matrix", None, security.MATRIX_COLUMNS),
     ]
 
 

@@ -43,9 +43,11 @@ class Pipeline:
         l2: optional :class:`~mmsanalyze.analysis.l2.L2Collector` (``add_udp`` / ``add_llc``):
             recognises, counts and decodes R-GOOSE / R-SV (IEC 61850-90-5) and GSSE.
         traffic: optional counter with ``add(ts, length, proto, src)``.
+        tcp_watcher: optional :class:`~mmsanalyze.analysis.tls.TcpWatcher` that sees the TCP
+            segments of the other ports (TLS on 3782, ISO-TSAP on unexpected ports).
     """
 
-    def __init__(self, ports=(102,), goose=None, sv=None, l2=None, traffic=None):
+    def __init__(self, ports=(102,), goose=None, sv=None, l2=None, traffic=None, tcp_watcher=None):
         self.ports = frozenset(ports)
         self.table = ConnectionTable(self.ports)
         self.findings: list[Finding] = []
@@ -54,6 +56,7 @@ class Pipeline:
         self.sv = sv
         self.l2 = l2
         self.traffic = traffic
+        self.tcp_watcher = tcp_watcher
         self.out: list = []
         self.tpkt_ports: set = set()       # unanalysed ports where TPKT was seen (reported once)
         self.frames = 0
@@ -119,9 +122,12 @@ class Pipeline:
             if sport in self.ports or dport in self.ports:
                 self._tcp(fr, src, sport, dst, dport, seq, flags, data[toff:pend])
                 return P_TCP102, src
-            self.table.lookup(src, sport, dst, dport, flags, seq, fr.number, fr.ts)
+            conn, d, _ = self.table.lookup(src, sport, dst, dport, flags, seq, fr.number, fr.ts)
             if toff + 7 <= pend and data[toff] == 3 and data[toff + 1] == 0:
                 self._other_port_tpkt(fr, sport, dport, data, toff, pend)
+            if self.tcp_watcher is not None:
+                self.tcp_watcher.add(fr.number, fr.ts, conn.stream, d, conn.client, conn.server,
+                                     data[toff:pend])
             return P_OTHER, src
         if proto == IPPROTO_UDP and self.l2 is not None:
             sport, dport, uoff, uend = parse_udp(data, poff, pend)

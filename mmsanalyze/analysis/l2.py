@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..goose.routable import SI_KINDS, UDP_PORT, session_start
+from ..errors import DecodeError
+from ..goose.routable import SI_KINDS, UDP_PORT, parse_session, session_start
+from ..net.link import mac_str
 
 __all__ = ["recognise_udp", "recognise_llc", "L2Collector", "L2_KINDS", "GSSE_NAME",
-           "other_src_macs"]
+           "other_src_macs", "session_signature"]
 
 #: Kinds this module can name, in breakdown order.
 L2_KINDS = ("goose", "sv", "r-goose", "r-sv", "r-tunnel", "r-mngt", "gsse")
@@ -72,6 +74,7 @@ class L2Collector:
         self.sv = sv
         self.decode_routable = decode_routable
         self._counts: dict = {}
+        self.signatures: dict = {}     # (kind, src_mac) -> [frames, signed, first_frame, key ids]
 
     #: The pure recognisers, so an L2Collector can stand where the pipeline expects
     #: an object with ``recognise_udp`` / ``recognise_llc`` (they do not count).
@@ -102,6 +105,8 @@ class L2Collector:
         if kind == "r-tunnel" and self.decode_routable:
             self._tunnel(frame_number, ts, payload, src_mac)
             return kind
+        if kind in ("r-goose", "r-sv"):
+            self._note_signature(kind, frame_number, payload, src_mac)
         if self.decode_routable:
             if kind == "r-goose" and self.goose is not None:
                 self.goose.add_routable(frame_number, ts, payload, src_mac, dst_mac, vlan_ids,
@@ -136,6 +141,30 @@ class L2Collector:
                 carried = "goose"
         return carried
 
+    def _note_signature(self, kind, frame_number, payload, src_mac) -> None:
+        """Per (kind, source MAC): frames, frames with an HMAC signature, first frame, key ids."""
+        signed, key_id = session_signature(payload)
+        k = (kind, mac_str(src_mac) if src_mac is not None else None)
+        c = self.signatures.get(k)
+        if c is None:
+            c = self.signatures[k] = [0, 0, frame_number, set()]
+        c[0] += 1
+        c[1] += signed
+        if key_id is not None and len(c[3]) < 16:
+            c[3].add(key_id)
+
+    def signature_table(self) -> pd.DataFrame:
+        """R-GOOSE / R-SV per (kind, src_mac): ``frames``, ``signed`` (frames carrying an HMAC
+        signature after the payload, IEC 61850-90-5 11.3), ``first_frame``, ``key_ids``."""
+        keys = sorted(self.signatures, key=lambda k: (k[0], k[1] or ""))
+        return pd.DataFrame({
+            "kind": [k[0] for k in keys], "src_mac": [k[1] for k in keys],
+            "frames": pd.array([self.signatures[k][0] for k in keys], dtype="int64"),
+            "signed": pd.array([self.signatures[k][1] for k in keys], dtype="int64"),
+            "first_frame": pd.array([self.signatures[k][2] for k in keys], dtype="int64"),
+            "key_ids": [sorted(self.signatures[k][3]) for k in keys],
+        })
+
     def add_llc(self, frame_number: int, ts: float, data, off: int,
                 wire_len: int | None = None) -> str | None:
         """Recognise and count one 802.2 LLC frame (``off`` = DSAP); returns 'gsse' or None."""
@@ -166,6 +195,30 @@ class L2Collector:
             "first_time": pd.array([r[3] for r in rows], dtype="float64"),
             "last_time": pd.array([r[4] for r in rows], dtype="float64"),
         })
+
+
+#: 90-5 session trailer tags: padding, then the signature (HMAC) of the SPDU.
+_TAG_PADDING, _TAG_SIGNATURE = 0xAF, 0x85
+
+
+def session_signature(payload) -> tuple:
+    """(signed, key_id) of one R-GOOSE / R-SV UDP payload; ``(False, None)`` when unreadable.
+
+    ``signed``: a signature TLV (0x85, non-empty) follows the payload items, after the
+    optional padding (IEC 61850-90-5 11.3: the HMAC over the SPDU).
+    """
+    try:
+        sess = parse_session(payload, 0, len(payload))
+    except DecodeError:
+        return False, None
+    if not sess.payloads:
+        return False, sess.key_id
+    p = sess.payloads[-1].apdu_end
+    n = len(payload)
+    if p + 2 <= n and payload[p] == _TAG_PADDING:
+        p += 2 + payload[p + 1]
+    signed = p + 2 <= n and payload[p] == _TAG_SIGNATURE and payload[p + 1] > 0
+    return bool(signed), sess.key_id
 
 
 def other_src_macs(res: pd.DataFrame, keys) -> list:

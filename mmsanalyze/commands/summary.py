@@ -106,6 +106,8 @@ def facts(cap) -> dict:
     f["other_information_reports"] = _other_information_reports(cap)
     if getattr(cap, "scl", None) is not None:
         f["scl"] = scl_facts(cap)
+    from ..analysis.security import summary_facts
+    f["security"] = summary_facts(cap, TOP)
     f["problems"] = problems(f)
     return f
 
@@ -316,6 +318,11 @@ def render(f, out) -> None:
             w(f"  {line}\n")
         if len(sc["warnings"]) > TOP:
             w(f"  ... {len(sc['warnings']) - TOP} more (mmsanalyze scl-check)\n")
+    sec = f.get("security")
+    if sec and sec["top"]:
+        w("\nSecurity     " + ", ".join(f"{v} {k}" for k, v in sec["counts"].items()) + "  (mmsanalyze security)\n")
+        for x in sec["top"]:
+            w(f"  [{x['severity']}] {x['code']}  {x['subject']}: {x['message'][:100]} (frame {x['first_frame']})\n")
     w("\nWhat is wrong\n")
     for p in f["problems"] or ["nothing stands out"]:
         w(f"  - {p}\n")

@@ -218,7 +218,7 @@ class Session:
 
     def __init__(self, name: str, outdir: str | None = None, netns: bool | None = None,
                  files: bool = False, goose: bool = False, pcap_name: str | None = None,
-                 server_module: str = "iec.server"):
+                 server_module: str = "iec.server", server_password: str | None = None):
         self.name = name
         self.server_module = server_module
         self.outdir = Path(outdir or tempfile.mkdtemp(prefix="mmsa-iec-"))
@@ -230,6 +230,7 @@ class Session:
         self.use_netns = netns
         self.want_files = files
         self.want_goose = goose
+        self.server_password = server_password
         self.ns = None
         self.tcpdump = None
         self.server = None
@@ -270,6 +271,8 @@ class Session:
             args += ["--bind", self.host]
         if self.files_root:
             args += ["--files", self.files_root]
+        if self.server_password is not None:
+            args += ["--password", self.server_password]
         self.server = Worker(self.server_module, args, prefix, name="server")
         self.truth = {
             "scenario": self.name,
@@ -352,8 +355,9 @@ class ClientHandle:
         self.s.truth["operations"].append(rec)
         return rec
 
-    def connect(self, local_detail=None):
-        rec = self.w.call("connect", host=self.s.host, port=self.s.port, local_detail=local_detail)
+    def connect(self, local_detail=None, password=None, local_ip=None):
+        kw = {k: v for k, v in (("password", password), ("local_ip", local_ip)) if v is not None}
+        rec = self.w.call("connect", host=self.s.host, port=self.s.port, local_detail=local_detail, **kw)
         self.conn["client_port"] = rec.get("local_port")
         return self._add(rec)
 

@@ -135,7 +135,17 @@ class ClientWorker:
         return s.encode() if isinstance(s, str) else s
 
     # ------------------------------------------------------------ connection
-    def connect(self, host, port, local_detail=None, request_timeout=8000):
+    def connect(self, host, port, local_detail=None, request_timeout=8000, password=None, local_ip=None):
+        iso = L.MmsConnection_getIsoConnectionParameters(self.con)
+        if password is not None:              # ACSE password authentication (mechanism 2.2.3.1)
+            auth = L.AcseAuthenticationParameter_create()
+            L.AcseAuthenticationParameter_setAuthMechanism(auth, L.ACSE_AUTH_PASSWORD)
+            self._password_b = password.encode()
+            L.AcseAuthenticationParameter_setPassword(auth, self._password_b)
+            L.IsoConnectionParameters_setAcseAuthenticationParameter(iso, auth)
+        if local_ip is not None:              # bind the client socket to this source address
+            self._local_ip_b = local_ip.encode()
+            L.IsoConnectionParameters_setLocalTcpParameters(iso, self._local_ip_b, 0)
         L.MmsConnection_setConnectTimeout(self.con, 5000)
         L.MmsConnection_setRequestTimeout(self.con, request_timeout)
         if local_detail:
@@ -165,7 +175,9 @@ class ClientWorker:
                       "maxPduSize": p.maxPduSize,
                       "servicesSupported": bytes(p.servicesSupported).hex()}
         rec = self._rec("initiate", None, 0 if ok else (err.value or 1), t0, t1,
-                        {"host": host, "port": int(port), "local_detail": local_detail},
+                        {"host": host, "port": int(port), "local_detail": local_detail,
+                         "authentication": "password" if password is not None else "none",
+                         "local_ip": local_ip},
                         negotiated=params)
         rec["local_port"] = self._local_port()
         return rec

@@ -576,3 +576,26 @@ def py_to_mms_value(val, kind: str | None = None):
 def mms_error(code: int):
     """(kind, name) of a libiec61850 MmsError code."""
     return MMS_ERRORS.get(int(code), ("Other", f"mms-error-{int(code)}"))
+
+
+# --------------------------------------------------------------------------
+# ACSE authentication (IEC 62351-4 / ISO 8650 password) and client local address
+# --------------------------------------------------------------------------
+
+ACSE_AUTH_NONE, ACSE_AUTH_PASSWORD, ACSE_AUTH_CERTIFICATE, ACSE_AUTH_TLS = 0, 1, 2, 3
+ACSE_AUTH_NAMES = {0: "none", 1: "password", 2: "certificate", 3: "tls"}
+# bool (*AcseAuthenticator)(void* parameter, AcseAuthenticationParameter authParameter,
+#                           void** securityToken, IsoApplicationReference* appReference)
+AcseAuthenticator = CFUNCTYPE(c_bool, p, p, p, p)
+IedServer_setAuthenticator = _fn("IedServer_setAuthenticator", None, p, AcseAuthenticator, p)
+AcseAuthenticationParameter_create = _fn("AcseAuthenticationParameter_create", p)
+AcseAuthenticationParameter_setAuthMechanism = _fn("AcseAuthenticationParameter_setAuthMechanism", None, p, c_int)
+AcseAuthenticationParameter_setPassword = _fn("AcseAuthenticationParameter_setPassword", None, p, c_char_p)
+AcseAuthenticationParameter_getAuthMechanism = _fn("AcseAuthenticationParameter_getAuthMechanism", c_int, p)
+AcseAuthenticationParameter_getPassword = _fn("AcseAuthenticationParameter_getPassword", p, p)
+AcseAuthenticationParameter_getPasswordLength = _fn("AcseAuthenticationParameter_getPasswordLength", c_int, p)
+MmsConnection_getIsoConnectionParameters = _fn("MmsConnection_getIsoConnectionParameters", p, p)
+IsoConnectionParameters_setAcseAuthenticationParameter = _fn(
+    "IsoConnectionParameters_setAcseAuthenticationParameter", None, p, p)
+IsoConnectionParameters_setLocalTcpParameters = _fn("IsoConnectionParameters_setLocalTcpParameters", None,
+                                                    p, c_char_p, c_int)

@@ -398,6 +398,81 @@ def demo(outdir=None, netns=None, goose=True, pcap_name="demo.pcap"):
         return pcap, truth
 
 
+#: The ACSE password of the security scenario (it travels in clear: the analysis must mask it).
+SECURITY_PASSWORD = "harness-Pa55word"
+#: Source address of the client the security scenario's allowlist does not name.
+OUTSIDER_IP = "127.0.0.2"
+
+
+def _oper(ctl_val, ctl_num):
+    return {"ctlVal": (ctl_val, "bool"), "ctlNum": (ctl_num, "uint"), "T": (int(time.time() * 1000), "utc"),
+            "Test": (False, "bool"), "Check": ("00", "bits"),
+            "origin.orCat": (3, "int"), "origin.orIdent": (b"mmsanalyze".hex(), "octets")}
+
+
+def security(outdir=None, netns=None):
+    """Security posture traffic.
+
+    * ``auth``: ACSE password authentication; a write, a select-before-operate of
+      CSWI1 (SBOw then Oper), a read, conclude;
+    * ``wrongpw``: a password the server refuses (association rejected);
+    * ``anon``: no authentication; a write, a direct operate of CSWI2 (direct with
+      enhanced security), an Operate of CSWI1 (SBO with enhanced security) without a
+      select, a fileDelete, conclude;
+    * ``outsider``: no authentication, from a second source address
+      (:data:`OUTSIDER_IP`); a read, conclude.
+    """
+    pos1, pos2 = "CSWI1$CO$Pos", "CSWI2$CO$Pos"
+    with Session("security", outdir, netns, files=True, server_password=SECURITY_PASSWORD) as s:
+        a = s.client("auth")
+        a.connect(password=SECURITY_PASSWORD)
+        a.write(LD0, "GGIO1$SP$SetPt1$setMag$f", 12.5)
+        a.op("getVariableAccessAttributes", domain=CTRL, item=pos1 + "$Oper")
+        a.op("writeStruct", domain=CTRL, item=pos1 + "$SBOw", spec_item=pos1 + "$Oper", fields=_oper(True, 1),
+             label="SelectWithValue")
+        a.op("writeStruct", domain=CTRL, item=pos1 + "$Oper", fields=_oper(True, 1), label="Operate")
+        time.sleep(0.2)
+        a.read(CTRL, "CSWI1$ST$Pos$stVal")
+        a.conclude()
+        a.exit()
+        w = s.client("wrongpw")
+        w.connect(password="not-the-password")
+        w.exit()
+        b = s.client("anon")
+        b.connect()
+        b.write(LD0, "GGIO1$SP$SetPt1$setMag$f", 13.5)
+        b.op("getVariableAccessAttributes", domain=CTRL, item=pos2 + "$Oper")
+        b.op("getVariableAccessAttributes", domain=CTRL, item=pos1 + "$Oper")
+        b.op("writeStruct", domain=CTRL, item=pos2 + "$Oper", fields=_oper(True, 2), label="Operate")
+        b.op("writeStruct", domain=CTRL, item=pos1 + "$Oper", fields=_oper(False, 3),
+             label="Operate (SBO object, not selected)")
+        b.op("fileDelete", name="obsolete.tmp")
+        time.sleep(0.2)
+        b.conclude()
+        b.exit()
+        x = s.client("outsider")
+        x.connect(local_ip=OUTSIDER_IP)
+        x.read(LD0, "GGIO1$ST$Ind1$stVal")
+        x.conclude()
+        x.exit()
+        pcap, truth = s.finish()
+        truth["security"] = {"password": SECURITY_PASSWORD, "outsider_ip": OUTSIDER_IP,
+                             "auth_attempts": truth["server"]["stats"].get("auth_attempts", [])}
+        _rewrite_truth(truth)
+        return pcap, truth
+
+
+def security_clean(outdir=None, netns=None):
+    """Browsing and reads only, one anonymous client from the usual address: nothing to flag."""
+    with Session("security_clean", outdir, netns) as s:
+        c = s.client()
+        c.connect()
+        steps_browse(c, full=False)
+        steps_reads(c, full=False)
+        c.conclude()
+        return s.finish()
+
+
 def _files_truth(truth):
     before = truth.get("files", {}).get("server_root_before", {})
     served = []
@@ -451,6 +526,8 @@ SCENARIOS = {
     "rst": rst,
     "connection_ends": connection_ends,
     "demo": demo,
+    "security": security,
+    "security_clean": security_clean,
 }
 
 

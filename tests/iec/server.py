@@ -50,8 +50,10 @@ def _b(s):
 
 class DemoServer:
     def __init__(self, port: int, files: str | None, bind: str | None = None,
-                 goose_iface: str | None = None):
+                 goose_iface: str | None = None, password: str | None = None):
         self.port = port
+        self.password = password                # ACSE password authentication (None: no check)
+        self.auth_attempts: list[dict] = []
         self.files = files
         self.bind = bind
         self.goose_iface = goose_iface
@@ -355,10 +357,34 @@ class DemoServer:
         # DC (descriptions) writable in addition to the library defaults (CF, SP, SV, SE)
         L.IedServer_setWriteAccessPolicy(self.server, L.FC["DC"], L.ACCESS_POLICY_ALLOW)
         self._install_handlers()
+        if self.password is not None:
+            self._install_authenticator()
         self.initial_values()
         L.IedServer_start(self.server, self.port)
         if not L.IedServer_isRunning(self.server):
             raise RuntimeError(f"IedServer failed to listen on port {self.port}")
+
+    def _install_authenticator(self):
+        """Accept associations without authentication, and password ones with the right password.
+
+        Every attempt (mechanism, accepted) goes into the truth; the password is not recorded."""
+        want = self.password.encode()
+
+        def auth(param, ap, token, app_ref):
+            mech = L.AcseAuthenticationParameter_getAuthMechanism(ap)
+            ok = mech == L.ACSE_AUTH_NONE
+            if mech == L.ACSE_AUTH_PASSWORD:
+                n = L.AcseAuthenticationParameter_getPasswordLength(ap)
+                ptr = L.AcseAuthenticationParameter_getPassword(ap)
+                got = L.ctypes.string_at(ptr, n) if ptr and n > 0 else b""
+                ok = got == want
+            with self.lock:
+                self.auth_attempts.append({"t": time.time(), "mechanism": L.ACSE_AUTH_NAMES.get(mech, str(mech)),
+                                           "accepted": bool(ok)})
+            return bool(ok)
+        h = L.AcseAuthenticator(auth)
+        self._keep.append(h)
+        L.IedServer_setAuthenticator(self.server, h, None)
 
     def stop(self):
         if self.server:
@@ -373,6 +399,7 @@ class DemoServer:
                 "control_actions": list(self.control_actions),
                 "file_access": list(self.file_access),
                 "connections": list(self.connections),
+                "auth_attempts": list(self.auth_attempts),
                 "events": list(self.events),
                 "open_connections": L.IedServer_getNumberOfOpenConnections(self.server),
             }
@@ -428,8 +455,9 @@ def main(argv=None):
     ap.add_argument("--files", default=None)
     ap.add_argument("--bind", default=None)
     ap.add_argument("--goose-iface", default=None)
+    ap.add_argument("--password", default=None, help="ACSE password the server checks (anonymous still allowed)")
     a = ap.parse_args(argv)
-    srv = DemoServer(a.port, a.files, a.bind, a.goose_iface)
+    srv = DemoServer(a.port, a.files, a.bind, a.goose_iface, a.password)
     out = sys.stdout
 
     def reply(obj):
