@@ -79,22 +79,29 @@ class PcapngWriter:
     Args:
         dest: a path (created or truncated) or a binary file object (not closed).
         application: the ``shb_userappl`` text; default ``mmsanalyze <version>``.
+        resume: the :attr:`interfaces` of an earlier writer of the same path: append
+            to that file (no new section header; its interface ids stay valid).
+            Lets a caller close files and re-open them (bounded open files).
 
     Use :meth:`interface` to get the output interface of a source interface, then
     :meth:`write` per frame.  Nothing is buffered beyond the file object's own buffer.
     """
 
-    def __init__(self, dest, application: str | None = None):
+    def __init__(self, dest, application: str | None = None, resume: dict | None = None):
         if application is None:
             from .. import __version__
             application = f"mmsanalyze {__version__}"
         if hasattr(dest, "write"):
             self._fh, self._owns = dest, False
         else:
-            self._fh, self._owns = open(dest, "wb"), True
-        self._ifaces: dict = {}
-        #: frames written so far
+            self._fh, self._owns = open(dest, "ab" if resume is not None else "wb"), True
+        #: ``(linktype, snaplen, units) -> interface id`` of the IDBs written so far
+        self.interfaces: dict = resume if resume is not None else {}
+        self._ifaces = self.interfaces
+        #: frames written so far (by this writer object)
         self.frames = 0
+        if resume is not None:
+            return
         body = (_U32.pack(BYTE_ORDER_MAGIC) + struct.pack("<HHq", 1, 0, -1)
                 + _option(SHB_USERAPPL, application.encode("utf-8"))
                 + _option(OPT_ENDOFOPT, b""))
