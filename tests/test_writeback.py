@@ -1,0 +1,250 @@
+"""Writing captures back (``pdus -Y ... -w``, ``split``), checked by decoding the outputs
+with our pipeline *and* with tshark, which sees only the output file."""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import pytest
+
+import public
+from tshark_ref import TSHARK, tshark_args, tshark_mms
+
+from mmsanalyze import writeback
+from mmsanalyze.api import read_capture
+from mmsanalyze.cli import main
+from mmsanalyze.writeback import safe_name, split_capture, write_filtered
+
+needs_public = pytest.mark.skipif(not public.available(), reason="../shared/captures/public is absent")
+needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+
+
+def _packet_ids(path) -> list:
+    """epb_packetid of every EPB of one of our output files (little-endian, one section)."""
+    data = open(path, "rb").read()
+    pos, ids = 0, []
+    while pos + 12 <= len(data):
+        btype, tlen = struct.unpack_from("<II", data, pos)
+        if btype == 6:
+            caplen = struct.unpack_from("<I", data, pos + 20)[0]
+            p, end, pid = pos + 28 + ((caplen + 3) & ~3), pos + tlen - 4, None
+            while p + 4 <= end:
+                code, ln = struct.unpack_from("<HH", data, p)
+                if code == 0:
+                    break
+                if code == 5:
+                    pid = struct.unpack_from("<Q", data, p + 4)[0]
+                p += 4 + ((ln + 3) & ~3)
+            ids.append(pid)
+        pos += tlen
+    return ids
+
+
+def _key(r):
+    return (r.time, r.src, r.sport, r.dst, r.dport, r.pdu, r.service, r.invoke_id, r.raw)
+
+
+def _tshark_pdus(path, ports, preset, remap=None) -> list:
+    out = []
+    for p in tshark_mms(path, ports, preset):
+        frame = remap[p["frame"] - 1] if remap is not None else p["frame"]
+        out.append((frame, p["pdu"], p["service"], p["invoke_id"], tuple(p["variables"]), str(p["error"])))
+    return sorted(out, key=repr)
+
+
+def _ports(name):
+    return (102,) + public.ports(name)
+
+
+MMS_CAPTURES = [n for n in public.captures() if n.startswith(("mms", "iso9506", "iccp"))]
+
+
+@needs_public
+@needs_tshark
+@pytest.mark.parametrize("name", MMS_CAPTURES)
+def test_split_by_association_keeps_every_pdu_and_decodes_alone(name, tmp_path):
+    src = public.path(name)
+    cap = read_capture(src, ports=_ports(name))
+    if not cap.records:
+        pytest.skip("no MMS PDU in this capture")
+    files = split_capture(src, "association", tmp_path, _ports(name))
+    assert files and all(os.path.dirname(f["path"]) == str(tmp_path) for f in files)
+    # our decoder: the union of the outputs' PDUs is exactly the original's
+    got = collections.Counter()
+    for f in files:
+        got.update(_key(r) for r in read_capture(f["path"], ports=_ports(name)).records)
+    assert got == collections.Counter(_key(r) for r in cap.records)
+    assert sum(f["pdus"] for f in files) == len(cap.records)
+    # tshark, on each output alone (no users-context preset unless the original needed it:
+    # a missing association set-up would leave tshark unable to find MMS)
+    preset = public.midassoc(name)
+    theirs = []
+    for f in files:
+        theirs += _tshark_pdus(f["path"], public.ports(name), preset, _packet_ids(f["path"]))
+    assert sorted(theirs, key=repr) == _tshark_pdus(src, public.ports(name), preset)
+
+
+def _tshark_rows(path, fields):
+    # tshark's default preferences (4.0: tcp.reassemble_out_of_order FALSE).  A filtered file
+    # leaves out the segments of the other PDUs, so its sequence numbers have holes (as with
+    # tshark -Y ... -w); with out-of-order reassembly on, tshark would wait for them.
+    args = [TSHARK, "-n", "-2", "-r", str(path), "-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]
+    for f in fields:
+        args += ["-e", f]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return [dict(zip(fields, line.split("|"))) for line in out.splitlines()]
+
+
+WRITE_CAPTURES = ["mms_goose_sv_robidev_sll_control_reports_dups.pcapng",
+                  "mms_iti_pcapr_reports_identify_write.pcap", "mms_iti_iec61850_write.pcap"]
+#: tshark's ConfirmedServiceRequest/Response value of write (ISO 9506-2: [5])
+TSHARK_WRITE = "5"
+
+
+@needs_public
+@needs_tshark
+@pytest.mark.parametrize("name", WRITE_CAPTURES)
+def test_filter_write_keeps_every_write_and_only_what_decodes_them(name, tmp_path):
+    src = public.path(name)
+    out = tmp_path / "w.pcapng"
+    assert main(["pdus", src, "-Y", "service == write", "-w", str(out)]) == 0
+    # every write request/response tshark sees in the original is in the output, same frame
+    fields = ["frame.number", "frame.packet_id", "tcp.len", "tcp.flags.syn", "cotp.type", "ses.type",
+              "tcp.reassembled_in", "mms.confirmedServiceRequest", "mms.confirmedServiceResponse",
+              "mms.initiate_RequestPDU_element", "mms.initiate_ResponsePDU_element", "frame.comment"]
+    orig = _tshark_rows(src, fields)
+    writes = {r["frame.number"] for r in orig
+              if TSHARK_WRITE in (r["mms.confirmedServiceRequest"] + "," + r["mms.confirmedServiceResponse"]).split(",")}
+    rows = _tshark_rows(out, fields)
+    assert writes and writes <= {r["frame.packet_id"] for r in rows}
+    # and nothing else: each frame is set-up (TCP handshake, COTP CR/CC, initiate) or
+    # carries a write (itself, or as a segment tshark reassembles into a write frame)
+    by_number = {r["frame.number"]: r for r in rows}
+
+    def is_write(r):
+        return TSHARK_WRITE in (r["mms.confirmedServiceRequest"] + "," + r["mms.confirmedServiceResponse"]).split(",")
+
+    def is_setup(r):
+        # handshake, COTP CR/CC, session CONNECT/ACCEPT (AARQ/AARE + initiate)
+        return (r["tcp.len"] == "0" or r["cotp.type"] in ("0x0e", "0x0d") or r["ses.type"] in ("13", "14")
+                or r["mms.initiate_RequestPDU_element"] or r["mms.initiate_ResponsePDU_element"])
+
+    for r in rows:
+        target = by_number.get(r["tcp.reassembled_in"]) if r["tcp.reassembled_in"] else None
+        assert is_write(r) or is_setup(r) or (target is not None and (is_write(target) or is_setup(target))), r
+    assert any(r["tcp.flags.syn"] in ("1", "True") for r in rows) == any(
+        r["tcp.flags.syn"] in ("1", "True") for r in orig)
+
+
+@needs_public
+@needs_tshark
+def test_findings_become_comments_tshark_reads(tmp_path):
+    name = "mms_robidev_sll_midassoc_malformed.pcapng"
+    src = public.path(name)
+    out = tmp_path / "w.pcapng"
+    assert main(["pdus", src, "-Y", "service == write", "-w", str(out)]) == 0
+    cap = read_capture(src)
+    written = _packet_ids(out)
+    expected = collections.defaultdict(list)
+    for f in cap.findings().itertuples():
+        if f.frame in written:
+            expected[f.frame].append(f"mmsanalyze [{f.severity}] {f.code}: {f.message}")
+    assert expected, "this capture has findings on write frames"
+    comments = {int(r["frame.packet_id"]): r["frame.comment"] for r in _tshark_rows(out, ["frame.packet_id", "frame.comment"])}
+    for frame, texts in expected.items():
+        for t in texts:
+            assert t in comments[frame]
+
+
+@needs_public
+def test_split_by_service_groups_responses_with_their_request(tmp_path):
+    name = "mms_iti_pcapr_reports_identify_write.pcap"
+    src = public.path(name)
+    cap = read_capture(src)
+    files = split_capture(src, "service", tmp_path)
+    names = {f["group"] for f in files}
+    req = {(r.stream, r.invoke_id): r.service for r in cap.records if r.pdu == "confirmed-RequestPDU"}
+    want = {("service_" + (req.get((r.stream, r.invoke_id)) or r.service or r.pdu.split("-")[0]))
+            for r in cap.records}
+    assert names == want
+    seen = collections.Counter()
+    for f in files:
+        service = f["group"][len("service_"):]
+        recs = read_capture(f["path"]).records
+        mine = [r for r in recs if r.pdu not in writeback._SETUP_PDUS or service == "initiate"]
+        assert len(mine) == f["pdus"]
+        for r in mine:
+            assert (r.service or req.get((r.stream, r.invoke_id)) or r.pdu.split("-")[0]) == service
+        seen.update(_key(r) for r in mine)
+    assert seen == collections.Counter(_key(r) for r in cap.records)
+
+
+@needs_public
+def test_split_by_ln_and_safe_names(tmp_path):
+    name = "mms_goose_sv_robidev_sll_control_reports_dups.pcapng"
+    files = split_capture(public.path(name), "ln", tmp_path)
+    groups = {f["group"] for f in files}
+    assert "ln_IED1_XCBRGenericIO/CSWI1" in groups
+    for f in files:
+        assert os.path.dirname(os.path.realpath(f["path"])) == os.path.realpath(tmp_path)
+        assert "/" not in os.path.basename(f["path"]) and f["frames"] > 0
+        recs = read_capture(f["path"]).records
+        if f["group"].startswith("ln_IED1_XCBRGenericIO/"):
+            ln = f["group"].split("/", 1)[1]
+            names = [v for r in recs if r.decoded() is not None for v in r.decoded().variables]
+            assert any(v.split("/", 1)[-1].split("$")[0] == ln for v in names)
+
+
+def test_safe_name_never_leaves_the_directory():
+    for hostile in ("../../etc/passwd", "..", ".", "/abs/path", "a/../../b", "", "\x00\n", "x" * 500):
+        s = safe_name(hostile)
+        assert s and "/" not in s and not s.startswith(".") and len(s) <= writeback.MAX_NAME
+        assert os.path.dirname(os.path.join("/out", s + ".pcapng")) == "/out"
+
+
+@needs_public
+@pytest.mark.parametrize("kind,name", [("goose", "goose_iti_abb_interlocking_vlan.pcap"),
+                                       ("sv", "sv_emre_multistream_noasdu5.pcap")])
+def test_split_by_publisher(kind, name, tmp_path):
+    src = public.path(name)
+    cap = read_capture(src)
+    streams = cap.goose_streams() if kind == "goose" else cap.sv_streams()
+    table = cap.goose() if kind == "goose" else cap.sv()
+    files = split_capture(src, kind, tmp_path)
+    assert len(files) == len(streams) > 0
+    assert sum(f["frames"] for f in files) == table["frame"].nunique()
+    for f in files:
+        sub = read_capture(f["path"])
+        t = sub.goose() if kind == "goose" else sub.sv()
+        assert t["src_mac"].nunique() == 1 and t["appid"].nunique() == 1
+        assert len(sub.goose_streams() if kind == "goose" else sub.sv_streams()) == 1
+
+
+@needs_public
+def test_few_open_files_gives_the_same_outputs(tmp_path, monkeypatch):
+    name = "mms_goose_sv_robidev_sll_control_reports_dups.pcapng"
+    a = split_capture(public.path(name), "association", tmp_path / "a")
+    monkeypatch.setattr(writeback, "MAX_OPEN_FILES", 1)
+    b = split_capture(public.path(name), "association", tmp_path / "b")
+    assert len(a) > 1
+    for x, y in zip(a, b):
+        assert open(x["path"], "rb").read() == open(y["path"], "rb").read()
+
+
+@needs_public
+def test_cli_split_and_unusable_input(tmp_path, capsys):
+    src = public.path("mms_iti_iec_write_two_conns.pcap")
+    assert main(["split", src, "--by", "association", "-o", str(tmp_path / "o")]) == 0
+    assert len(os.listdir(tmp_path / "o")) == 2
+    assert main(["split", str(tmp_path / "missing.pcap"), "--by", "service", "-o", str(tmp_path)]) == 2
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["split", src, "--by", "association", "-o", str(blocker / "sub")]) == 2
+    assert main(["pdus", src, "-w", str(tmp_path / "nodir" / "x.pcapng")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("mmsanalyze:") >= 3
