@@ -57,6 +57,20 @@ def _tshark_pdus(path, ports, preset, remap=None) -> list:
     return sorted(out, key=repr)
 
 
+def _tshark_default(path, remap=None) -> list:
+    """tshark_mms with tshark's default preferences (a filtered file has sequence holes)."""
+    from tshark_ref import parse_pdml
+    proc = subprocess.Popen([TSHARK, "-n", "-r", str(path), "-Y", "mms", "-T", "pdml"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        pdus = parse_pdml(proc.stdout)
+    finally:
+        proc.stdout.close()
+        proc.wait()
+    return [(remap[p["frame"] - 1] if remap is not None else p["frame"], p["pdu"], p["service"],
+             p["invoke_id"], tuple(p["variables"]), str(p["error"])) for p in pdus]
+
+
 def _ports(name):
     return (102,) + public.ports(name)
 
@@ -182,6 +196,13 @@ def test_split_by_service_groups_responses_with_their_request(tmp_path):
             assert (r.service or req.get((r.stream, r.invoke_id)) or r.pdu.split("-")[0]) == service
         seen.update(_key(r) for r in mine)
     assert seen == collections.Counter(_key(r) for r in cap.records)
+    if shutil.which("tshark"):
+        # tshark (default preferences) on each file alone: together they show every PDU
+        # tshark finds in the original, at the same source frame
+        theirs = set()
+        for f in files:
+            theirs |= set(_tshark_default(f["path"], _packet_ids(f["path"])))
+        assert theirs == set(_tshark_default(src))
 
 
 @needs_public
