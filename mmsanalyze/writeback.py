@@ -70,7 +70,7 @@ def _take(held: collections.deque, n: int) -> list:
     frames = []
     while n > 0 and held:
         ent = held[0]
-        if not frames or frames[-1] != ent[0]:
+        if ent[0] not in frames:
             frames.append(ent[0])
         if ent[1] <= n:
             n -= ent[1]
@@ -97,7 +97,7 @@ class _TrackedOsi(OsiConnection):
     entered in ``frames_of[id(record)]``.
     """
 
-    __slots__ = ("_held", "_sdu_frames", "_seen", "_frames_of")
+    __slots__ = ("_held", "_sdu_frames", "_seen", "_frames_of", "hint")
 
     def __init__(self, stream, endpoints, out, findings, synced=(True, True), frames_of=None):
         super().__init__(stream, endpoints, out, findings, synced)
@@ -105,16 +105,28 @@ class _TrackedOsi(OsiConnection):
         self._sdu_frames = [(), ()]
         self._seen = [0, 0]          # framer.skipped already accounted for
         self._frames_of = frames_of if frames_of is not None else {}
+        #: per direction, set by :class:`FramePipeline` around one segment: the
+        #: ``(frame, data)`` of out-of-order segments the reassembler holds, which it
+        #: credits to the segment that fills the hole; their own frames are kept here
+        self.hint = [None, None]
 
     def on_chunks(self, direction: int, chunks) -> None:
         held = self._held[direction]
         framer = self.tpkt[direction]
-        for chunk in chunks:
+        hint = self.hint[direction]
+        for i, chunk in enumerate(chunks):
+            carrier = chunk[0]
+            if hint:
+                data = chunk[2]
+                for f, held_data in hint:
+                    if data is held_data or (i and held_data.endswith(data)):
+                        carrier = f
+                        break
             if chunk[3]:              # gap: the framer drops its partial unit, COTP resets
                 held.clear()
                 self._sdu_frames[direction] = ()
                 self._seen[direction] = framer.skipped + len(framer.buf)
-            held.append([chunk[0], len(chunk[2])])
+            held.append([carrier, len(chunk[2])])
             super().on_chunks(direction, (chunk,))
             _keep_last(held, len(framer.buf))
             self._seen[direction] = framer.skipped
@@ -172,13 +184,18 @@ class FramePipeline(Pipeline):
         key = (a, b) if a < b else (b, a)
         conns = self.table.conns
         conn = conns.get(key)
-        pend = None
-        if conn is not None and conn.dirs is not None:
-            r = conn.dirs[0 if a == conn.client else 1]
-            if r.pending:
-                pend = {s: v[0] for s, v in r.pending.items()}
-        n0 = len(self.out)
-        super()._tcp(fr, src, sport, dst, dport, seq, flags, payload)
+        user = None
+        if conn is not None and conn.dirs is not None and isinstance(conn.user, _TrackedOsi):
+            d = 0 if a == conn.client else 1
+            pending = conn.dirs[d].pending
+            if pending:
+                user = conn.user
+                user.hint[d] = [(v[0], v[2]) for v in pending.values()]
+        try:
+            super()._tcp(fr, src, sport, dst, dport, seq, flags, payload)
+        finally:
+            if user is not None:
+                user.hint[d] = None
         conn = conns[key]
         stream = conn.stream
         number = fr.number
@@ -188,17 +205,6 @@ class FramePipeline(Pipeline):
                 self.handshake.setdefault(stream, []).append(number)
             elif flags & (FIN | RST):
                 self.closing.setdefault(stream, []).append(number)
-        if pend:
-            # out-of-order segments delivered now are credited to this frame by the
-            # reassembler: add their own frames to the records they completed
-            d = 0 if a == conn.client else 1
-            r = conn.dirs[d]
-            moved = sorted(f for s, f in pend.items() if s not in r.pending)
-            if moved:
-                fo = self.frames_of
-                for rec in self.out[n0:]:
-                    if rec.stream == stream and rec.direction == d:
-                        fo[id(rec)] = tuple(sorted(set(fo.get(id(rec), (rec.frame,))) | set(moved)))
 
 
 class _L2Keys:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -316,3 +317,82 @@ def test_exact_and_float_modes_agree_on_damaged_files(name, tmp_path):
         for by in ("association", "service"):
             files = split_capture(p, by, tmp_path / f"o{i}{by}")
             assert all(os.path.exists(f["path"]) for f in files)
+
+
+# -- the frames of each PDU, against the byte offsets of crafted segments -------------------------
+
+def _pdu_ranges(stream: bytes) -> list:
+    """Byte ranges of the COTP SDUs of one direction that carry an MMS PDU.
+
+    Walks the TPKT headers (RFC 1006) of the clean byte stream: an SDU is the DT TPDUs up to
+    the one with EOT (ISO 8073 13.7); it carries MMS when its session SPDU is CONNECT (0x0D,
+    with the initiate in the AARQ), ACCEPT (0x0E) or GIVE-TOKENS+DATA (0x01).
+    """
+    out, pos, start = [], 0, None
+    while pos + 7 <= len(stream):
+        end = pos + (stream[pos + 2] << 8 | stream[pos + 3])
+        li, code = stream[pos + 4], stream[pos + 5] & 0xF0
+        if code == 0xF0:
+            if start is None:
+                start, first = pos, stream[pos + 5 + li]
+            if stream[pos + 6] & 0x80:
+                if first in (0x0D, 0x0E, 0x01):
+                    out.append((start, end))
+                start = None
+        pos = end
+    return out
+
+
+@pytest.mark.skipif(not public.available(), reason="../shared/captures/public is absent")
+@pytest.mark.parametrize("variant", ["clean", "small_chunks", "reordered", "coalesced"])
+def test_frames_of_each_pdu_are_exactly_its_segments(variant):
+    pytest.importorskip("scapy.all")
+    from test_stream_edges import build, original_segments, with_offsets
+    from mmsanalyze.records import PduRecord
+    from mmsanalyze.writeback import FramePipeline
+    segs = with_offsets(original_segments())
+    rnd = random.Random(5)
+    if variant == "small_chunks":
+        segs = [(d, off + i, data[i:i + k]) for d, off, data in segs
+                for i, k in _cuts(len(data), rnd)]
+    elif variant == "reordered":
+        segs = list(segs)
+        for i in range(0, len(segs) - 1, 3):
+            if segs[i][0] == segs[i + 1][0]:
+                segs[i], segs[i + 1] = segs[i + 1], segs[i]
+    elif variant == "coalesced":
+        out = []
+        for d, off, data in segs:
+            if out and out[-1][0] == d and rnd.random() < 0.7:
+                out[-1] = (d, out[-1][1], out[-1][2] + data)
+            else:
+                out.append((d, off, data))
+        segs = out
+    frames = build(segs)
+    first = len(frames) - len(segs) + 1          # frame number of segs[0] (after SYN, SYN/ACK)
+    streams = [b"".join(data for d, _off, data in sorted((s for s in segs if s[0] == k), key=lambda s: s[1]))
+               for k in (0, 1)]
+    ranges = [_pdu_ranges(streams[0]), _pdu_ranges(streams[1])]
+    pipe = FramePipeline()
+    recs = []
+    for fr in frames:
+        recs += [(r, pipe.frames_of.pop(id(r), None)) for r in pipe.feed(fr)]
+    recs += [(r, pipe.frames_of.pop(id(r), None)) for r in pipe.finish()]
+    pdus = [(r, fs) for r, fs in recs if isinstance(r, PduRecord)]
+    for k in (0, 1):
+        mine = [(r, fs) for r, fs in pdus if r.direction == k]
+        assert len(mine) == len(ranges[k]) > 10
+        for (r, fs), (a, b) in zip(mine, ranges[k]):
+            want = {first + i for i, (d, off, data) in enumerate(segs)
+                    if d == k and off < b and off + len(data) > a}
+            assert set(fs) == want, (variant, r.frame, r.service)
+    if variant in ("small_chunks", "reordered"):
+        assert any(len(fs) > 1 for _r, fs in pdus)
+
+
+def _cuts(n, rnd):
+    i = 0
+    while i < n:
+        k = rnd.randint(1, 60)
+        yield i, k
+        i += k
