@@ -32,7 +32,6 @@ import re
 
 from .errors import CaptureError, DecodeError
 from .net.link import mac_str
-from .net.tcp import FIN, RST
 from .osi.stack import OsiConnection
 from .pipeline import Pipeline
 from .records import OsiEvent, PduRecord
@@ -162,7 +161,6 @@ class FramePipeline(Pipeline):
             ``-1`` none, ``<= -2`` a GOOSE/SV publisher (see :class:`_L2Keys`).
         handshake: stream -> frames without payload before its first data (SYN, SYN/ACK,
             ACK) -- and, for a connection without data, all of them.
-        closing: stream -> payload-less FIN / RST frames.
     """
 
     def __init__(self, ports=(102,), goose=None, sv=None, l2=None, traffic=None):
@@ -171,7 +169,6 @@ class FramePipeline(Pipeline):
         self.osi_class = functools.partial(_TrackedOsi, frames_of=self.frames_of)
         self.owner = array.array("i")
         self.handshake: dict = {}
-        self.closing: dict = {}
 
     def feed(self, fr) -> list:
         owner = self.owner
@@ -200,11 +197,8 @@ class FramePipeline(Pipeline):
         stream = conn.stream
         number = fr.number
         self.owner[number - 1] = stream
-        if not payload:
-            if not conn.data_seen:
-                self.handshake.setdefault(stream, []).append(number)
-            elif flags & (FIN | RST):
-                self.closing.setdefault(stream, []).append(number)
+        if not payload and not conn.data_seen:
+            self.handshake.setdefault(stream, []).append(number)
 
 
 class _L2Keys:

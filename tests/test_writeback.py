@@ -242,6 +242,25 @@ def test_split_by_ln_and_safe_names(tmp_path):
             assert any(v.split("/", 1)[-1].split("$")[0] == ln for v in names)
 
 
+@needs_public
+@pytest.mark.parametrize("by", ["server", "client"])
+def test_split_by_server_and_client_keeps_whole_connections(by, tmp_path):
+    name = "mms_goose_iti_sample_mixed_lan.pcap"
+    src = public.path(name)
+    cap = read_capture(src)
+    files = split_capture(src, by, tmp_path)
+    side = {"server": lambda c: c.server, "client": lambda c: c.client}[by]
+    want = {f"{by}_{side(c)[0]}" + (f"_{side(c)[1]}" if by == "server" else "")
+            for s, c in cap.conns.items() if any(r.stream == s for r in cap.records)}
+    assert {f["group"] for f in files} >= want
+    got = collections.Counter()
+    for f in files:
+        sub = read_capture(f["path"])
+        assert len({side(c)[0] for c in sub.conns.values()}) == 1
+        got.update(_key(r) for r in sub.records)
+    assert got == collections.Counter(_key(r) for r in cap.records)
+
+
 def test_safe_name_never_leaves_the_directory():
     for hostile in ("../../etc/passwd", "..", ".", "/abs/path", "a/../../b", "", "\x00\n", "x" * 500):
         s = safe_name(hostile)
@@ -251,6 +270,7 @@ def test_safe_name_never_leaves_the_directory():
 
 @needs_public
 @pytest.mark.parametrize("kind,name", [("goose", "goose_iti_abb_interlocking_vlan.pcap"),
+                                       ("goose", "goose_emre_ge_f650_gzip.pcap"),
                                        ("sv", "sv_emre_multistream_noasdu5.pcap")])
 def test_split_by_publisher(kind, name, tmp_path):
     src = public.path(name)
