@@ -32,6 +32,7 @@ import re
 
 from .errors import CaptureError, DecodeError
 from .net.link import mac_str
+from .net.tcp import SYN
 from .osi.stack import OsiConnection
 from .pipeline import Pipeline
 from .records import OsiEvent, PduRecord
@@ -50,6 +51,9 @@ MAX_OPEN_FILES = 64
 MAX_PENDING_REQUESTS = 65536
 #: Longest output file name (without the directory), in characters.
 MAX_NAME = 120
+#: Data segments remembered per TCP direction to find the original of a retransmission
+#: (retransmissions repeat recent segments: a few round-trip times).
+MAX_RECENT_SEGMENTS = 128
 
 #: OSI units that set an association up (the frames a file needs to decode on its own).
 _SETUP_EVENTS = frozenset({("cotp", "CR"), ("cotp", "CC"), ("ses", "CN"), ("ses", "AC"),
@@ -161,6 +165,7 @@ class FramePipeline(Pipeline):
             ``-1`` none, ``<= -2`` a GOOSE/SV publisher (see :class:`_L2Keys`).
         handshake: stream -> frames without payload before its first data (SYN, SYN/ACK,
             ACK) -- and, for a connection without data, all of them.
+        copies: frame -> frames that retransmitted its whole payload (written with it).
     """
 
     def __init__(self, ports=(102,), goose=None, sv=None, l2=None, traffic=None):
@@ -169,6 +174,8 @@ class FramePipeline(Pipeline):
         self.osi_class = functools.partial(_TrackedOsi, frames_of=self.frames_of)
         self.owner = array.array("i")
         self.handshake: dict = {}
+        self.copies: dict = {}
+        self._recent: dict = {}            # (stream, direction) -> {unwrapped seq: (end, frame)}
 
     def feed(self, fr) -> list:
         owner = self.owner
@@ -182,8 +189,10 @@ class FramePipeline(Pipeline):
         conns = self.table.conns
         conn = conns.get(key)
         user = None
+        retrans = -1
         if conn is not None and conn.dirs is not None and isinstance(conn.user, _TrackedOsi):
             d = 0 if a == conn.client else 1
+            retrans = conn.dirs[d].retransmitted
             pending = conn.dirs[d].pending
             if pending:
                 user = conn.user
@@ -197,8 +206,32 @@ class FramePipeline(Pipeline):
         stream = conn.stream
         number = fr.number
         self.owner[number - 1] = stream
-        if not payload and not conn.data_seen:
-            self.handshake.setdefault(stream, []).append(number)
+        if not payload:
+            if not conn.data_seen:
+                self.handshake.setdefault(stream, []).append(number)
+        elif conn.dirs is not None:
+            self._segment(conn, a, seq, flags, payload, number, retrans)
+
+    def _segment(self, conn, a, seq, flags, payload, number, retrans) -> None:
+        """Remember a data segment; file a retransmission as a copy of its original."""
+        d = 0 if a == conn.client else 1
+        r = conn.dirs[d]
+        if r.next_seq is None:
+            return
+        start = r._unwrap(seq + (1 if flags & SYN else 0))     # same unwrapping as the reassembler
+        recent = self._recent.setdefault((conn.stream, d), {})
+        if retrans >= 0 and r.retransmitted > retrans:          # nothing new: a copy
+            orig = recent.get(start)
+            if orig is None:
+                orig = next((f for s, (e, f) in recent.items() if s <= start < e), None)
+            else:
+                orig = orig[1]
+            if orig is not None:
+                self.copies.setdefault(orig, []).append(number)
+            return
+        recent[start] = (start + len(payload), number)
+        if len(recent) > MAX_RECENT_SEGMENTS:
+            del recent[next(iter(recent))]
 
 
 class _L2Keys:
@@ -289,11 +322,15 @@ class Selection:
         """group name -> sorted array of its frame numbers (PDU segments + set-up)."""
         pipe = self.pipe
         out = {}
+        copies = pipe.copies
         for name, g in self.groups.items():
             fs = set(g.frames)
             for s in g.streams:
                 fs.update(self.setup.get(s, ()))
                 fs.update(pipe.handshake.get(s, ()))
+            if copies:
+                for f in [f for f in fs if f in copies]:
+                    fs.update(copies[f])
             out[name] = array.array("I", sorted(fs))
         return out
 

@@ -124,19 +124,25 @@ def test_split_by_association_keeps_every_pdu_and_decodes_alone(name, tmp_path):
     assert sorted(theirs) == expected
 
 
-def _tshark_rows(path, fields):
+def _tshark_rows(path, fields, preset=False):
     # tshark's default preferences (4.0: tcp.reassemble_out_of_order FALSE).  A filtered file
     # leaves out the segments of the other PDUs, so its sequence numbers have holes (as with
     # tshark -Y ... -w); with out-of-order reassembly on, tshark would wait for them.
     args = [TSHARK, "-n", "-2", "-r", str(path), "-T", "fields", "-E", "separator=|", "-E", "occurrence=a"]
+    if preset:      # the capture starts after the association: tell tshark context 3 is MMS
+        args += ["-o", 'uat:pres_context_list:"3","1.0.9506.2.1"']
     for f in fields:
         args += ["-e", f]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return [dict(zip(fields, line.split("|"))) for line in out.splitlines()]
 
 
+#: Every public capture with write PDUs
 WRITE_CAPTURES = ["mms_goose_sv_robidev_sll_control_reports_dups.pcapng",
-                  "mms_iti_pcapr_reports_identify_write.pcap", "mms_iti_iec61850_write.pcap"]
+                  "mms_goose_sv_robidev_sll_control_reports_dedup.pcapng",
+                  "mms_iti_pcapr_reports_identify_write.pcap", "mms_iti_iec61850_write.pcap",
+                  "mms_iti_iec_write_two_conns.pcap", "mms_adsc_midassoc_write.pcap",
+                  "mms_robidev_sll_midassoc_malformed.pcapng"]
 #: tshark's ConfirmedServiceRequest/Response value of write (ISO 9506-2: [5])
 TSHARK_WRITE = "5"
 
@@ -150,16 +156,12 @@ def test_filter_write_keeps_every_write_and_only_what_decodes_them(name, tmp_pat
     assert main(["pdus", src, "-Y", "service == write", "-w", str(out)]) == 0
     # every write request/response tshark sees in the original is in the output, same frame
     fields = ["frame.number", "frame.packet_id", "tcp.len", "tcp.flags.syn", "cotp.type", "ses.type",
+              "tcp.stream", "tcp.seq", "tcp.analysis.retransmission",
               "tcp.reassembled_in", "mms.confirmedServiceRequest", "mms.confirmedServiceResponse",
               "mms.initiate_RequestPDU_element", "mms.initiate_ResponsePDU_element", "frame.comment"]
-    orig = _tshark_rows(src, fields)
-    writes = {r["frame.number"] for r in orig
-              if TSHARK_WRITE in (r["mms.confirmedServiceRequest"] + "," + r["mms.confirmedServiceResponse"]).split(",")}
-    rows = _tshark_rows(out, fields)
-    assert writes and writes <= {r["frame.packet_id"] for r in rows}
-    # and nothing else: each frame is set-up (TCP handshake, COTP CR/CC, initiate) or
-    # carries a write (itself, or as a segment tshark reassembles into a write frame)
-    by_number = {r["frame.number"]: r for r in rows}
+    # with the users-context preset tshark finds every write, also in connections whose
+    # association was not captured
+    orig = _tshark_rows(src, fields, True)
 
     def is_write(r):
         return TSHARK_WRITE in (r["mms.confirmedServiceRequest"] + "," + r["mms.confirmedServiceResponse"]).split(",")
@@ -169,11 +171,30 @@ def test_filter_write_keeps_every_write_and_only_what_decodes_them(name, tmp_pat
         return (r["tcp.len"] == "0" or r["cotp.type"] in ("0x0e", "0x0d") or r["ses.type"] in ("13", "14")
                 or r["mms.initiate_RequestPDU_element"] or r["mms.initiate_ResponsePDU_element"])
 
-    for r in rows:
+    writes = {r["frame.number"] for r in orig if is_write(r)}
+    rows = _tshark_rows(out, fields, True)
+    assert writes and writes <= {r["frame.packet_id"] for r in rows}
+    # and nothing else: each frame is set-up or carries a write (itself, or as a segment
+    # tshark reassembles into a write frame); retransmitted copies included
+    by_number = {r["frame.number"]: r for r in rows}
+
+    def needed(r):
         target = by_number.get(r["tcp.reassembled_in"]) if r["tcp.reassembled_in"] else None
-        assert is_write(r) or is_setup(r) or (target is not None and (is_write(target) or is_setup(target))), r
-    assert any(r["tcp.flags.syn"] in ("1", "True") for r in rows) == any(
-        r["tcp.flags.syn"] in ("1", "True") for r in orig)
+        return is_write(r) or is_setup(r) or (target is not None and (is_write(target) or is_setup(target)))
+
+    firsts = {(r["tcp.stream"], r["tcp.seq"]) for r in rows if needed(r)}
+    for r in rows:
+        assert needed(r) or (r["tcp.analysis.retransmission"] and (r["tcp.stream"], r["tcp.seq"]) in firsts), r
+    # without the preset, the output alone decodes every write the original decodes:
+    # the association set-up came along
+    alone = {r["frame.number"] for r in _tshark_rows(src, fields) if is_write(r)}
+    assert alone <= {r["frame.packet_id"] for r in _tshark_rows(out, fields) if is_write(r)}
+    assert bool(alone) != public.midassoc(name)
+    # the TCP handshake and COTP connection of every connection with a write came along
+    streams = {r["tcp.stream"] for r in orig if is_write(r)}
+    setup = {r["frame.number"] for r in orig if r["tcp.stream"] in streams and
+             (r["tcp.flags.syn"] in ("1", "True") or r["cotp.type"] in ("0x0e", "0x0d"))}
+    assert setup <= {r["frame.packet_id"] for r in rows}
 
 
 @needs_public
@@ -416,3 +437,20 @@ def _cuts(n, rnd):
         k = rnd.randint(1, 60)
         yield i, k
         i += k
+
+
+@pytest.mark.skipif(not public.available(), reason="../shared/captures/public is absent")
+def test_retransmitted_copies_go_with_their_original():
+    pytest.importorskip("scapy.all")
+    from test_stream_edges import build, original_segments, with_offsets
+    from mmsanalyze.writeback import FramePipeline
+    segs = with_offsets(original_segments())
+    dup = [s for s in segs for _ in (0, 1)]               # every segment sent twice in a row
+    frames = build(dup)
+    first = len(frames) - len(dup) + 1
+    pipe = FramePipeline()
+    for fr in frames:
+        pipe.feed(fr)
+        pipe.frames_of.clear()
+    pipe.finish()
+    assert pipe.copies == {first + 2 * i: [first + 2 * i + 1] for i in range(len(segs))}
