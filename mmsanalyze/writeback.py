@@ -319,19 +319,26 @@ class Selection:
             self.comments.setdefault(frame, []).append(text)
 
     def frames_by_group(self) -> dict:
-        """group name -> sorted array of its frame numbers (PDU segments + set-up)."""
+        """group name -> sorted unique uint32 numpy array of its frame numbers (PDU segments,
+        set-up, handshake and retransmitted copies); 4 octets per frame."""
+        import numpy as np
         pipe = self.pipe
-        out = {}
         copies = pipe.copies
+        if copies:
+            orig = np.fromiter(copies, dtype=np.uint32, count=len(copies))
+        out = {}
         for name, g in self.groups.items():
-            fs = set(g.frames)
+            parts = [np.frombuffer(g.frames, dtype=np.uint32)]
             for s in g.streams:
-                fs.update(self.setup.get(s, ()))
-                fs.update(pipe.handshake.get(s, ()))
+                parts.append(np.asarray(self.setup.get(s, ()), dtype=np.uint32))
+                parts.append(np.asarray(pipe.handshake.get(s, ()), dtype=np.uint32))
+            fs = np.unique(np.concatenate(parts))
             if copies:
-                for f in [f for f in fs if f in copies]:
-                    fs.update(copies[f])
-            out[name] = array.array("I", sorted(fs))
+                hit = orig[np.isin(orig, fs)]
+                if len(hit):
+                    extra = [c for f in hit.tolist() for c in copies[f]]
+                    fs = np.unique(np.concatenate([fs, np.asarray(extra, dtype=np.uint32)]))
+            out[name] = fs
         return out
 
 
@@ -554,7 +561,7 @@ def _write_pass(source, sel: Selection, paths: dict, count: int | None) -> dict:
 
     # selective groups: sorted frame lists merged with a heap
     lists = sel.frames_by_group()
-    heap = [(fs[0], name, 0) for name, fs in lists.items() if len(fs)]
+    heap = [(int(fs[0]), name, 0) for name, fs in lists.items() if len(fs)]
     heapq.heapify(heap)
     stream_groups, l2_groups, owner = sel.stream_groups, sel.l2_groups, sel.pipe.owner
     nowner = len(owner)
@@ -573,7 +580,7 @@ def _write_pass(source, sel: Selection, paths: dict, count: int | None) -> dict:
                     fs = lists[name]
                     i += 1
                     if i < len(fs):
-                        heapq.heappush(heap, (fs[i], name, i))
+                        heapq.heappush(heap, (int(fs[i]), name, i))
                 if n <= nowner:
                     o = owner[n - 1]
                     if o >= 0:
