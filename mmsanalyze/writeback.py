@@ -31,6 +31,7 @@ import os
 import re
 
 from .errors import CaptureError, DecodeError
+from .findings import Finding
 from .net.link import mac_str
 from .net.tcp import SYN
 from .osi.stack import OsiConnection
@@ -251,6 +252,7 @@ class _L2Keys:
     def add(self, frame_number, ts, data, off, src_mac, dst_mac, vlan_ids=(), vlan_priority=None):
         ident = None
         appid = None
+        err = None
         try:
             if self.kind == "goose":
                 from .goose.pdu import decode_goose_pdu, read_l2_header
@@ -258,17 +260,21 @@ class _L2Keys:
                 rec: dict = {}
                 try:
                     decode_goose_pdu(data, off + 8, end, rec)
-                except DecodeError:
-                    pass
+                except DecodeError as exc:
+                    err = exc
                 ident = rec.get("gocb_ref")
             else:
                 from .sv.pdu import decode_sv
                 fr = decode_sv(data, off)
                 appid = fr.appid
                 ident = fr.asdus[0].sv_id if fr.asdus else None
-        except DecodeError:
+                err = fr.error
+        except DecodeError as exc:
+            err = exc
             if len(data) >= off + 2:
                 appid = data[off] << 8 | data[off + 1]
+        if err is not None:
+            self.findings.append(Finding.from_error(err, frame_number, None, self.kind))
         key = (self.kind, mac_str(src_mac) if src_mac is not None else None, appid, ident)
         idx = self.publishers.setdefault(key, len(self.publishers))
         self.pipe.owner[frame_number - 1] = _L2_BASE - idx
@@ -487,7 +493,8 @@ def select(source, by: str | None = None, predicate=None, ports=(102,), count: i
         consume(pipe.finish())
         sel.frames = len(pipe.owner)
         sel.interfaces = list(reader.interfaces)
-        for f in list(reader.findings) + pipe.findings:
+        l2 = [c for c in (pipe.goose, pipe.sv) if isinstance(c, _L2Keys)]
+        for f in list(reader.findings) + pipe.findings + [f for c in l2 for f in c.findings]:
             sel.comment(f.frame, _finding_text(f))
     if comments:
         for frame, texts in comments.items():
