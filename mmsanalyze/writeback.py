@@ -626,6 +626,17 @@ def _check_file_source(source) -> None:
                            "traffic with dumpcap first")
 
 
+def _not_the_source(source, paths) -> None:
+    """Refuse to overwrite the capture being read (as tshark refuses ``-r F -w F``)."""
+    for p in paths:
+        try:
+            same = os.path.exists(p) and os.path.samefile(p, source)
+        except OSError:
+            same = False
+        if same:
+            raise CaptureError(f"{p}: is the capture being read; write to another file")
+
+
 def write_filtered(source, out_path, predicate, ports=(102,), count: int | None = None,
                    comments=None) -> dict:
     """``pdus -Y FILTER -w FILE``: the frames of the PDUs ``predicate`` keeps, plus their set-up.
@@ -633,6 +644,7 @@ def write_filtered(source, out_path, predicate, ports=(102,), count: int | None 
     Returns ``{"frames": written, "pdus": selected PDUs}``.
     """
     _check_file_source(source)
+    _not_the_source(source, [out_path])
     sel = select(source, None, predicate, ports, count, comments)
     sel.group("selected")
     written = _write_pass(source, sel, {"selected": os.fspath(out_path)}, count)
@@ -669,6 +681,7 @@ def split_capture(source, by: str, outdir, ports=(102,), count: int | None = Non
         if os.path.dirname(os.path.abspath(path)) != outdir:   # defence in depth
             raise CaptureError(f"refusing to write {path}: outside {outdir}")
         paths[name] = path
+    _not_the_source(source, paths.values())
     written = _write_pass(source, sel, paths, count)
     result = []
     for name in sorted(sel.groups):

@@ -329,6 +329,10 @@ def test_cli_split_and_unusable_input(tmp_path, capsys):
     blocker.write_text("x")
     assert main(["split", src, "--by", "association", "-o", str(blocker / "sub")]) == 2
     assert main(["pdus", src, "-w", str(tmp_path / "nodir" / "x.pcapng")]) == 2
+    copy = tmp_path / "copy.pcap"
+    copy.write_bytes(open(src, "rb").read())
+    assert main(["pdus", str(copy), "-w", str(copy)]) == 2           # never overwrite the source
+    assert open(copy, "rb").read() == open(src, "rb").read()
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("mmsanalyze:") >= 3
 
