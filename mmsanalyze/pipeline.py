@@ -47,6 +47,11 @@ class Pipeline:
             segments of the other ports (TLS on 3782, ISO-TSAP on unexpected ports).
     """
 
+    #: Factory of the per-connection OSI context, called as
+    #: ``osi_class(stream, (client, server), out, findings)``: a subclass may track
+    #: more (see :mod:`mmsanalyze.writeback`, which records the frames of each unit).
+    osi_class = OsiConnection
+
     def __init__(self, ports=(102,), goose=None, sv=None, l2=None, traffic=None, tcp_watcher=None):
         self.ports = frozenset(ports)
         self.table = ConnectionTable(self.ports)
@@ -164,7 +169,7 @@ class Pipeline:
         if is_new or conn.dirs is None:
             conn.dirs = [Reassembler(), Reassembler()]
             # a connection seen from its SYN starts aligned on a TPKT header
-            conn.user = OsiConnection(conn.stream, (conn.client, conn.server), self.out, self.findings)
+            conn.user = self.osi_class(conn.stream, (conn.client, conn.server), self.out, self.findings)
             if not flags & SYN:
                 self.findings.append(Finding("tcp.midstream", "note", number, "tcp",
                                              "capture starts inside this TCP connection", conn.stream))

@@ -46,6 +46,10 @@ def register(p) -> None:
                    help="display filter, e.g. 'service==read && invoke_id==3', 'variables~LLN0', 'stream==2'")
     p.add_argument("-V", dest="verbose", action="store_true", help="print the full PDU tree under each summary line")
     p.add_argument("--findings", action="store_true", help="also print decoding findings (malformed units, gaps)")
+    p.add_argument("-w", dest="write", metavar="FILE.pcapng",
+                   help="write the frames of the (-Y selected) PDUs to a pcapng file instead of listing them: "
+                        "every TCP segment of each PDU plus its connection's handshake and association "
+                        "set-up, findings as packet comments (as tshark -Y ... -w)")
     add_time_format(p)
     p.add_argument("--columns", metavar="A,B,...",
                    help=f"only these fields (jsonl, csv, or a table of them): {', '.join(FIELDS)}")
@@ -249,7 +253,29 @@ def _render_batch(job):
                   st["columns"])
 
 
+def _write(args) -> int:
+    """``-w FILE``: write the selected PDUs' frames (see :mod:`mmsanalyze.writeback`)."""
+    from ..errors import CaptureError
+    from ..writeback import write_filtered
+    if args.interface:
+        raise CaptureError("-w needs a capture file (it is read twice); record live traffic with dumpcap first")
+    src = args.read_file or args.capture
+    if not src:
+        raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
+    pred = compile_filter(args.filter, FIELDS) if args.filter else None
+    keep = (lambda rec: pred(record_dict(rec, True).get)) if pred is not None else (lambda rec: True)
+    try:
+        res = write_filtered(src, args.write, keep, ports_of(args), args.count)
+    except OSError as exc:
+        raise CaptureError(f"{args.write}: cannot write: {exc.strerror or exc}") from None
+    print(f"mmsanalyze: wrote {res['frames']} frames ({res['pdus']} selected MMS PDUs) to {args.write}",
+          file=sys.stderr)
+    return 0
+
+
 def run(args) -> int:
+    if getattr(args, "write", None):
+        return _write(args)
     ports = ports_of(args)
     if getattr(args, "scl", None):
         from ..scl import load_scl

@@ -30,13 +30,17 @@ GZIP_MAGIC = b"\x1f\x8b"
 _HEAD = 64
 
 
-def open_capture(source) -> "CaptureReader":
+def open_capture(source, exact_ts: bool = False) -> "CaptureReader":
     """Open a pcap / pcapng capture (optionally gzip-compressed) for reading.
 
     Args:
         source: a path (``str`` / ``os.PathLike``) or a binary file object
             positioned at the start of the capture.  A file object is not
             closed by :meth:`CaptureReader.close`.
+        exact_ts: yield frames whose ``ts`` is the integer timestamp in the
+            units of their interface and whose ``interface`` indexes
+            :attr:`CaptureReader.interfaces` (for copying frames exactly, see
+            :mod:`mmsanalyze.io.pcapng_write`).  Default: float epoch seconds.
 
     Returns:
         A :class:`CaptureReader`; iterate it for :class:`RawFrame` tuples.
@@ -46,7 +50,7 @@ def open_capture(source) -> "CaptureReader":
             (unknown magic), a gzip file that holds no capture, or a broken
             file header.
     """
-    return CaptureReader(source)
+    return CaptureReader(source, exact_ts)
 
 
 class CaptureReader:
@@ -61,6 +65,9 @@ class CaptureReader:
             interfaces declared before the first packet are known at open).
         snaplen: the pcap header's snapshot length (0 for pcapng, where it
             is per interface).
+        interfaces: ``(linktype, units_per_second, ts_offset_s, snaplen)`` of
+            every interface read so far (pcap: the one of the header; pcapng:
+            each IDB of each section, in file order).
         findings: :class:`~mmsanalyze.findings.Finding` list, appended while
             iterating: ``capture.truncated_record`` (warning: the file ends
             inside a record), ``capture.malformed_record`` (error: hostile or
@@ -68,9 +75,11 @@ class CaptureReader:
             (warning: I/O or gzip error ended the stream).
     """
 
-    def __init__(self, source):
+    def __init__(self, source, exact_ts: bool = False):
         self.findings: list = []
         self.linktypes: set[int] = set()
+        self.interfaces: list = []
+        self.exact_ts = exact_ts
         self._file = self._gzip = None
         self._it = iter(())
         self.name, self._file, owns = _open_source(source)
@@ -107,11 +116,13 @@ class CaptureReader:
             self.format = "pcap" + suffix
             order, units, rechdr, linktype, self.snaplen = parse_header(head, name)
             self.linktypes.add(linktype)
-            gen = iter_pcap(src, head, order, units, rechdr, linktype, self.findings)
+            self.interfaces.append((linktype, units, 0, self.snaplen))
+            gen = iter_pcap(src, head, order, units, rechdr, linktype, self.findings, self.exact_ts)
         elif magic == PCAPNG_MAGIC:
             self.format = "pcapng" + suffix
             self.snaplen = 0
-            gen = iter_pcapng(src, head, self.findings, self.linktypes, name)
+            gen = iter_pcapng(src, head, self.findings, self.linktypes, name, self.interfaces,
+                              self.exact_ts)
         elif len(head) < 4:
             raise CaptureError(f"{name}: not a pcap or pcapng capture "
                                f"(file too short: {len(head)} bytes)")

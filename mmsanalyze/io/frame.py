@@ -39,6 +39,10 @@ class RawFrame(NamedTuple):
         data: the captured bytes (may be shorter than ``orig_len``).
         orig_len: length of the frame on the wire.
         interface: pcapng interface id (0 for pcap and live captures).
+
+    A reader opened with ``open_capture(source, exact_ts=True)`` (used to copy frames,
+    see :mod:`.pcapng_write`) gives ``ts`` as the integer timestamp in the units of the
+    frame's interface and ``interface`` as an index into ``reader.interfaces``.
     """
 
     number: int

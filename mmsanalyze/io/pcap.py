@@ -45,10 +45,13 @@ def parse_header(head: bytes, name: str) -> tuple[str, int, int, int, int]:
 
 
 def iter_pcap(src, buf: bytes, order: str, units: int, rechdr: int, linktype: int,
-              findings: list):
+              findings: list, exact_ts: bool = False):
     """Yield :class:`RawFrame` for each record after the 24-octet header in ``buf``.
 
-    ``src`` is the :class:`~.frame.ByteSource` ``buf`` came from.  A record cut
+    ``src`` is the :class:`~.frame.ByteSource` ``buf`` came from.  With
+    ``exact_ts`` the ``ts`` of each frame is the integer count of ``units`` per
+    second (nothing lost to float rounding: ns captures keep their nanoseconds).
+    A record cut
     by the end of the file adds ``capture.truncated_record``; a captured
     length over :data:`MAX_CAPLEN` adds ``capture.malformed_record`` and stops.
     """
@@ -83,6 +86,7 @@ def iter_pcap(src, buf: bytes, order: str, units: int, rechdr: int, linktype: in
                 findings.append(truncated_finding(n + 1, incl, blen - start))
                 break
         n += 1
-        yield new_frame(RawFrame, (n, sec + frac / units, linktype, buf[start:end], orig, 0))
+        yield new_frame(RawFrame, (n, sec * units + frac if exact_ts else sec + frac / units,
+                                   linktype, buf[start:end], orig, 0))
         pos = end
     src.finish(findings, n)

@@ -74,24 +74,37 @@ def _structs(order: str):
                  for fmt in ("II", "I", "IIIII", "IIIIIII", "HHIIII"))
 
 
-def _timestamped(buf, pos, tlen, n, ifaces, ifid, hi, lo, caplen, orig, what):
+def _timestamped(buf, pos, tlen, n, ifaces, ifid, hi, lo, caplen, orig, what, exact=None):
     """The RawFrame of an enhanced (§4.3) or obsolete (Appendix A) packet block: both put
-    interface, 64-bit timestamp and lengths before the packet data at offset 28."""
+    interface, 64-bit timestamp and lengths before the packet data at offset 28.
+
+    ``exact``: None, or the global index of the section's interface 0 (exact mode:
+    integer timestamp in the interface's units, global interface index)."""
     if caplen > tlen - 32 or caplen > MAX_CAPLEN:
         raise _Stop(f"{what}: captured length {caplen} does not fit block length {tlen} "
                     f"/ limit {MAX_CAPLEN}")
     if ifid >= len(ifaces):
         raise _Stop(f"packet block refers to undefined interface {ifid}")
     lt, units, tsoff, _snap = ifaces[ifid]
+    if exact is not None:
+        return new_frame(RawFrame, (n, ((hi << 32) | lo) + tsoff * units, lt,
+                                    buf[pos + 28:pos + 28 + caplen], orig, exact + ifid))
     return new_frame(RawFrame, (n, ((hi << 32) | lo) / units + tsoff, lt,
                                 buf[pos + 28:pos + 28 + caplen], orig, ifid))
 
 
-def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
+def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str,
+                interfaces: list | None = None, exact_ts: bool = False):
     """Yield :class:`RawFrame` for each packet block of the pcapng stream in ``buf``.
 
     ``buf`` starts at the first Section Header Block and ``src`` (a
-    :class:`~.frame.ByteSource`) supplies the rest.  A broken first SHB raises
+    :class:`~.frame.ByteSource`) supplies the rest.  ``interfaces``, when given,
+    collects ``(linktype, units_per_second, ts_offset_s, snaplen)`` of every
+    interface of every section in file order.  With ``exact_ts`` a frame's
+    ``ts`` is the integer timestamp in its interface's units (``if_tsoffset``
+    included) and its ``interface`` the index into ``interfaces`` (so frames of
+    several sections stay apart); the writer uses this to copy frames without
+    losing nanoseconds to float rounding.  A broken first SHB raises
     :class:`CaptureError` (the file is unusable); later problems append a
     ``capture.*`` finding and end the stream.
     """
@@ -99,6 +112,10 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
     pos, blen, n = 0, len(buf), 0
     ifaces: list[tuple[int, int, int, int]] = []
     nif = 0
+    if interfaces is None:
+        interfaces = []
+    base = 0            # global index of this section's interface 0
+    exact = 0 if exact_ts else None
     order = "<"  # until the first SHB; its type reads the same in both orders
     hdr, u32, epb, epb7, pb = _structs(order)
     started = False
@@ -108,7 +125,7 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
                 # Fast path: a complete, consistent EPB inside the buffer (one
                 # struct call for both headers).  Anything else: general path.
                 btype, tlen, ifid, hi, lo, caplen, orig = epb7(buf, pos)
-                if (btype == EPB and caplen <= tlen - 32 and pos + tlen <= blen
+                if (exact is None and btype == EPB and caplen <= tlen - 32 and pos + tlen <= blen
                         and ifid < nif and not tlen & 3 and caplen <= MAX_CAPLEN
                         and u32(buf, pos + tlen - 4)[0] == tlen):
                     lt, units, tsoff, _snap = ifaces[ifid]
@@ -136,6 +153,9 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
                 tlen = u32(buf, pos + 4)[0]
                 ifaces = []
                 nif = 0
+                base = len(interfaces)
+                if exact is not None:
+                    exact = base
             elif not started:
                 raise _Stop("file does not start with a section header block")
             if tlen < 12 or tlen & 3 or tlen > MAX_BLOCK:
@@ -157,7 +177,7 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
                     raise _Stop(f"enhanced packet block too short ({tlen} bytes)")
                 ifid, hi, lo, caplen, orig = epb(buf, pos + 8)
                 yield _timestamped(buf, pos, tlen, n + 1, ifaces, ifid, hi, lo, caplen, orig,
-                                   "enhanced packet block")
+                                   "enhanced packet block", exact)
                 n += 1
             elif btype == SPB:
                 if tlen < 16 or not ifaces:
@@ -167,17 +187,20 @@ def iter_pcapng(src, buf: bytes, findings: list, linktypes: set, name: str):
                 caplen = min(orig, tlen - 16, snap or MAX_CAPLEN, MAX_CAPLEN)
                 n += 1
                 # §4.4: an SPB has no timestamp; 0.0 (the epoch) says "unknown".
-                yield new_frame(RawFrame, (n, 0.0, lt, buf[pos + 12:pos + 12 + caplen], orig, 0))
+                yield new_frame(RawFrame, (n, 0.0 if exact is None else 0, lt,
+                                           buf[pos + 12:pos + 12 + caplen], orig,
+                                           0 if exact is None else base))
             elif btype == PB:
                 if tlen < 32:
                     raise _Stop(f"packet block too short ({tlen} bytes)")
                 ifid, _drops, hi, lo, caplen, orig = pb(buf, pos + 8)
                 yield _timestamped(buf, pos, tlen, n + 1, ifaces, ifid, hi, lo, caplen, orig,
-                                   "packet block")
+                                   "packet block", exact)
                 n += 1
             elif btype == IDB:
                 iface = _parse_idb(buf, pos, end, order)
                 ifaces.append(iface)
+                interfaces.append(iface)
                 nif = len(ifaces)
                 linktypes.add(iface[0])
             elif btype == SHB:
