@@ -10,7 +10,9 @@ Sample times
     The sample rate is the stream's smpRate (IEC 61850-9-2: smpMod 0 or absent =
     samples per nominal period, times 50 or 60 Hz -- the one nearest the measured
     rate; smpMod 1 = samples per second; smpMod 2 = seconds per sample), or, with no
-    smpRate, the measured rate (snapped to a standard rate within 2 %).  smpCnt is
+    smpRate, the measured rate (snapped to a standard rate within 2 %).  When the
+    rate fits both 50 and 60 Hz (4800/s) the nominal frequency is the one the
+    measured frequency is nearer to (``nominal=`` forces it).  smpCnt is
     unwrapped into a continuous sample index: each step between consecutive ASDUs
     is taken modulo the wrap value (:func:`mmsanalyze.analysis.sv.infer_wrap`) and
     the number of whole wraps comes from the capture time elapsed, so an outage
@@ -33,7 +35,9 @@ Phasors
     fundamental and its angle in degrees against a cosine at the nominal frequency
     whose phase is 0 at the cycle start (so a sine of phase phi reads phi - 90).
     ``f`` is the nominal frequency, or with ``frequency="measured"`` the stream's
-    median measured frequency.  Sequence components (Fortescue, a = 1/120 deg):
+    median measured frequency; then the window rarely holds whole periods and the
+    phasor is the least-squares fit of a sinusoid at ``f`` (plus a constant) over
+    the window, which equals the DFT for whole periods and has no leakage otherwise.  Sequence components (Fortescue, a = 1/120 deg):
     ``X1 = (Xa + a Xb + a^2 Xc) / 3``, ``X2 = (Xa + a^2 Xb + a Xc) / 3``,
     ``X0 = (Xa + Xb + Xc) / 3``.
 
@@ -182,6 +186,22 @@ def _nominal_for(rate, freqs) -> float:
     return freqs[0]
 
 
+def _per_period(smp_mod) -> bool:
+    return _na(smp_mod) or int(smp_mod) == 0
+
+
+def _off_nominal(sig) -> float:
+    """How far the measured frequency is from the stream's nominal one (Hz; inf if unknown).
+
+    Decides the nominal frequency when the rate fits both (4800/s: 96 per cycle at
+    50 Hz or 80 at 60 Hz): a 50 Hz signal measured against 60 Hz cycles reads 50.
+    """
+    cyc, G, _ = _cycles(sig)
+    f = _frequency(sig, cyc, _dft(sig, cyc, G, sig.nominal_frequency), sig.nominal_frequency)
+    f = f[np.isfinite(f)]
+    return abs(float(np.median(f)) - sig.nominal_frequency) if len(f) else math.inf
+
+
 def _unwrap(cnt, t, wrap, rate):
     """Continuous sample index from smpCnt, whole wraps counted from the capture time."""
     if len(cnt) == 0:
@@ -264,10 +284,13 @@ def stream_signals(table: pd.DataFrame, samples: pd.DataFrame, nominal: float | 
         rows["stream"][ok] = stream
         rows["sample"][ok] = u
         rows["sample_time"][ok] = t0 + rel
-        spc = max(1, int(round(rate / f0)))
-        signals.append(StreamSignal(
-            stream, key[0], key[1], key[2], rate, source, f0, spc, wrap, uniq,
-            vals_all[ok[pick]], q_all[ok[pick]], t0, tuple(channels)))
+        args = (stream, key[0], key[1], key[2], rate, source)
+        rest = (wrap, uniq, vals_all[ok[pick]], q_all[ok[pick]], t0, tuple(channels))
+        cands = [f0]
+        if nominal is None and (source != "smpRate" or not _per_period(smp_mod)):
+            cands = [f for f in NOMINAL_FREQUENCIES if rate >= f and rate % f == 0] or [f0]
+        sigs = [StreamSignal(*args, float(f), max(1, int(round(rate / f))), *rest) for f in cands]
+        signals.append(sigs[0] if len(sigs) == 1 else min(sigs, key=_off_nominal))
     signals.sort(key=lambda sg: sg.stream)
     return signals, rows
 
@@ -368,18 +391,28 @@ def _cycles(sig: StreamSignal):
 
 
 def _dft(sig, cyc, G, f):
-    """One-cycle DFT of every cycle at frequency ``f`` -> complex (C, channels)."""
+    """Fundamental phasor of every cycle at frequency ``f`` -> complex RMS phasors (C, channels).
+
+    At the nominal frequency (whole periods in the window) this is the one-cycle DFT;
+    otherwise the window is the M = round(rate / f) samples from the cycle start and
+    the phasor is the least-squares fit of ``a cos + b sin`` at ``f`` plus a constant,
+    which is the DFT when the window holds whole periods and has no leakage when it
+    does not.
+    """
     N = sig.samples_per_cycle
     M = max(1, int(round(sig.sample_rate / f)))
     C = len(cyc)
     if M > 2 * N or C == 0:
         return np.full((C, len(sig.channels)), np.nan + 0j)
     n = np.arange(M)
-    kernel = math.sqrt(2) / M * np.exp(-2j * np.pi * f * n / sig.sample_rate)
-    if M == N:
-        X = G[:C * N].reshape(C, N, -1)
-        return np.einsum("cnk,n->ck", X, kernel)
-    if M < N:
+    th = 2 * np.pi * f * n / sig.sample_rate
+    if M == N and abs(f * N - sig.sample_rate) < 1e-9 * sig.sample_rate:
+        kernel = math.sqrt(2) / M * np.exp(-1j * th)
+    else:
+        basis = np.column_stack([np.cos(th), np.sin(th), np.ones(M)])
+        a, b, _ = np.linalg.pinv(basis)                  # coefficient rows (M,)
+        kernel = (a - 1j * b) / math.sqrt(2)
+    if M <= N:
         X = G[:C * N].reshape(C, N, -1)[:, :M]
         return np.einsum("cnk,n->ck", X, kernel)
     win = (np.arange(C) * N)[:, None] + n[None, :]       # runs into the next cycle's rows
