@@ -174,3 +174,20 @@ def test_empty_capture():
     s = SvCollector()
     assert signals_of(s) == []
     assert len(rms_table([])) == 0 and len(phasor_table([])) == 0
+
+
+def test_stream_numbers_are_sv_streams_rows():
+    s = SvCollector()
+    rows = []
+    for k in range(40):
+        for sv_id, appid in (("B", 0x4002), ("A", 0x4001)):
+            rows.append((k / 4000, k, sv_id, appid))
+    for i, (t, cnt, sv_id, appid) in enumerate(rows, 1):
+        fr = frame(sav([asdu(sv_id=sv_id, cnt=cnt, seq=le_block([cnt] * 8))]), appid=appid)
+        et, off, src, dst, vl, pr = parse_link(1, fr)
+        s.add(i, t, fr, off, src, dst, vl, pr)
+    sigs = signals_of(s)
+    st = s.streams()
+    assert [g.sv_id for g in sigs] == list(st["sv_id"]) == ["B", "A"]
+    assert [g.stream for g in sigs] == [0, 1]
+    assert [int(g.appid) for g in sigs] == list(st["appid"])
