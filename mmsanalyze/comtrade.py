@@ -38,8 +38,8 @@ from .analysis.sv_signals import QUALITY_FLAGS, StreamSignal, _span, grid
 __all__ = ["write_comtrade", "write_streams", "record_name", "MAX_COMTRADE_SAMPLES",
            "CHUNK_SAMPLES", "MISSING_BINARY32"]
 
-#: Rows of one record (10^8: about 7 hours at 4000 samples/s, 5.2 GB of .dat).
-MAX_COMTRADE_SAMPLES = 100_000_000
+#: Rows of one record (2^25: 2.3 hours at 4000 samples/s, 1.5 GB of 9-2LE .dat).
+MAX_COMTRADE_SAMPLES = 1 << 25
 #: Rows built and written at a time (bounded memory whatever the record's length).
 CHUNK_SAMPLES = 1 << 16
 #: BINARY32 "no data" value (C37.111-2013, 7.4.2: 0x80000000).

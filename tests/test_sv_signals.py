@@ -191,3 +191,32 @@ def test_stream_numbers_are_sv_streams_rows():
     assert [g.sv_id for g in sigs] == list(st["sv_id"]) == ["B", "A"]
     assert [g.stream for g in sigs] == [0, 1]
     assert [int(g.appid) for g in sigs] == list(st["appid"])
+
+
+def test_cycle_blocks_give_the_same_tables(monkeypatch):
+    import mmsanalyze.analysis.sv_signals as S
+    fs = 4000
+    idx = [n for n in range(2000) if n not in (239, 240, 1111)]
+    vals = sines(idx, fs, 49.7, AMPS, DEGS)
+    (sig,) = signals_of(build([(n / fs, n, v.tolist(), None) for n, v in zip(idx, vals)]))
+    whole = (rms_table([sig]), phasor_table([sig], "measured"), phasor_table([sig]))
+    monkeypatch.setattr(S, "CYCLE_BLOCK_ROWS", 160)          # two cycles per block
+    import pandas as pd
+    for a, b in zip(whole, (rms_table([sig]), phasor_table([sig], "measured"), phasor_table([sig]))):
+        pd.testing.assert_frame_equal(a, b)
+    assert whole[1]["ia_mag"].isna().sum() >= 3              # gaps: NaN, also past a block end
+
+
+def test_hostile_counters_stay_bounded():
+    rng = np.random.default_rng(7)
+    n = 3000
+    cnt = rng.integers(0, 4000, n)
+    t = np.sort(rng.uniform(0, 36000, n))                    # ten hours, random counters
+    s = build([(float(ti), int(c), [int(c)] * 8, None) for ti, c in zip(t, cnt)])
+    (sig,) = signals_of(s)
+    assert len(sig.index) <= n
+    r, p = rms_table([sig]), phasor_table([sig], "measured")
+    assert len(r) <= n and len(p) <= n
+    with pytest.raises(SignalError):
+        waveform(sig)                                         # 144 million rows: refused
+    assert len(waveform(sig, sig.t0, sig.t0 + 1)) <= 4001

@@ -70,6 +70,13 @@ __all__ = ["Channel", "LE_LAYOUT", "StreamSignal", "stream_signals", "sample_col
 #: Largest regular grid one waveform call builds (16 Mi samples: 70 minutes at
 #: 4000 samples/s, about 1.5 GB with the quality words); narrow with start/end.
 MAX_WAVEFORM_SAMPLES = 1 << 24
+#: Grid rows built at once for the per-cycle tables (cycles are processed in blocks).
+CYCLE_BLOCK_ROWS = 1 << 18
+#: Streams with fewer or more samples per nominal cycle get no RMS / phasor rows
+#: (a DFT needs a few samples per cycle; IEC 61869-9's highest rate is 96000/s = 1920
+#: per 50 Hz cycle).
+MIN_SAMPLES_PER_CYCLE = 8
+MAX_SAMPLES_PER_CYCLE = 4096
 #: A positive-sequence voltage below this (V) is too small to measure frequency on.
 MIN_REF_VOLTAGE = 1.0
 #: ... and then the positive-sequence current must be above this (A).
@@ -196,8 +203,10 @@ def _off_nominal(sig) -> float:
     Decides the nominal frequency when the rate fits both (4800/s: 96 per cycle at
     50 Hz or 80 at 60 Hz): a 50 Hz signal measured against 60 Hz cycles reads 50.
     """
-    cyc, G, _ = _cycles(sig)
-    f = _frequency(sig, cyc, _dft(sig, cyc, G, sig.nominal_frequency), sig.nominal_frequency)
+    if not _usable(sig):
+        return math.inf
+    cyc, _, inv = _cycles(sig)
+    f = _frequency(sig, cyc, _dft(sig, cyc, inv, sig.nominal_frequency), sig.nominal_frequency)
     f = f[np.isfinite(f)]
     return abs(float(np.median(f)) - sig.nominal_frequency) if len(f) else math.inf
 
@@ -381,17 +390,34 @@ def select_streams(signals, spec: str | None):
 # -- cycles, RMS, phasors -----------------------------------------------------------------
 
 def _cycles(sig: StreamSignal):
-    """Cycles that have at least one sample: ``(cycle numbers, grid (C+1)*N x ch, counts)``."""
-    N = sig.samples_per_cycle
-    c = np.floor_divide(sig.index, N)
+    """Cycles that have at least one sample: ``(cycle numbers, samples per cycle, cycle of
+    each sample as a position in the cycle numbers)``."""
+    c = np.floor_divide(sig.index, sig.samples_per_cycle)
     cyc, inv = np.unique(c, return_inverse=True)
-    G = np.full(((len(cyc) + 1) * N, len(sig.channels)), np.nan)
-    G[inv * N + (sig.index - c * N)] = sig.values
-    return cyc, G, np.bincount(inv, minlength=len(cyc))
+    return cyc, np.bincount(inv, minlength=len(cyc)), inv.reshape(-1)
 
 
-def _dft(sig, cyc, G, f):
-    """Fundamental phasor of every cycle at frequency ``f`` -> complex RMS phasors (C, channels).
+def _blocks(sig: StreamSignal, cyc, inv):
+    """Cycle grids a few at a time: yields ``(a, b, G)``, G the samples of cycles a..b-1
+    and of cycle b (for windows running past a cycle end) on rows ``(k - a) * N + n``,
+    NaN where no sample arrived.  At most :data:`CYCLE_BLOCK_ROWS` rows at once."""
+    N = sig.samples_per_cycle
+    K = max(1, CYCLE_BLOCK_ROWS // N)
+    for a in range(0, len(cyc), K):
+        b = min(len(cyc), a + K)
+        s0, s1 = np.searchsorted(inv, [a, b + 1])
+        G = np.full(((b - a) + 1) * N, np.nan)[:, None].repeat(len(sig.channels), axis=1)
+        ii = inv[s0:s1]
+        G[(ii - a) * N + (sig.index[s0:s1] - cyc[ii] * N)] = sig.values[s0:s1]
+        yield a, b, G
+
+
+def _usable(sig: StreamSignal) -> bool:
+    return len(sig.index) > 0 and MIN_SAMPLES_PER_CYCLE <= sig.samples_per_cycle <= MAX_SAMPLES_PER_CYCLE
+
+
+def _kernel(sig, f):
+    """(M, complex kernel) of the phasor at frequency ``f``, or (M, None) when out of range.
 
     At the nominal frequency (whole periods in the window) this is the one-cycle DFT;
     otherwise the window is the M = round(rate / f) samples from the cycle start and
@@ -401,24 +427,44 @@ def _dft(sig, cyc, G, f):
     """
     N = sig.samples_per_cycle
     M = max(1, int(round(sig.sample_rate / f)))
-    C = len(cyc)
-    if M > 2 * N or C == 0:
-        return np.full((C, len(sig.channels)), np.nan + 0j)
-    n = np.arange(M)
-    th = 2 * np.pi * f * n / sig.sample_rate
+    if M > 2 * N:
+        return M, None
+    th = 2 * np.pi * f * np.arange(M) / sig.sample_rate
     if M == N and abs(f * N - sig.sample_rate) < 1e-9 * sig.sample_rate:
-        kernel = math.sqrt(2) / M * np.exp(-1j * th)
-    else:
-        basis = np.column_stack([np.cos(th), np.sin(th), np.ones(M)])
-        a, b, _ = np.linalg.pinv(basis)                  # coefficient rows (M,)
-        kernel = (a - 1j * b) / math.sqrt(2)
-    if M <= N:
-        X = G[:C * N].reshape(C, N, -1)[:, :M]
-        return np.einsum("cnk,n->ck", X, kernel)
-    win = (np.arange(C) * N)[:, None] + n[None, :]       # runs into the next cycle's rows
-    out = np.einsum("cnk,n->ck", G[win], kernel)
-    contiguous = np.r_[cyc[1:] == cyc[:-1] + 1, False]
-    out[~contiguous] = np.nan
+        return M, math.sqrt(2) / M * np.exp(-1j * th)
+    basis = np.column_stack([np.cos(th), np.sin(th), np.ones(M)])
+    a, b, _ = np.linalg.pinv(basis)                      # coefficient rows (M,)
+    return M, (a - 1j * b) / math.sqrt(2)
+
+
+def _dft(sig, cyc, inv, f):
+    """Fundamental RMS phasor of every cycle at frequency ``f`` -> complex (C, channels)."""
+    N = sig.samples_per_cycle
+    C = len(cyc)
+    M, kernel = _kernel(sig, f)
+    out = np.full((C, len(sig.channels)), np.nan + 0j)
+    if kernel is None:
+        return out
+    for a, b, G in _blocks(sig, cyc, inv):
+        k = b - a
+        if M <= N:
+            X = G[:k * N].reshape(k, N, -1)[:, :M]
+            out[a:b] = np.einsum("cnk,n->ck", X, kernel)
+        else:
+            win = (np.arange(k) * N)[:, None] + np.arange(M)[None, :]
+            out[a:b] = np.einsum("cnk,n->ck", G[win], kernel)
+    if M > N:                                        # the window needs the next cycle too
+        contiguous = np.r_[cyc[1:] == cyc[:-1] + 1, False]
+        out[~contiguous] = np.nan
+    return out
+
+
+def _rms(sig, cyc, inv):
+    N = sig.samples_per_cycle
+    out = np.full((len(cyc), len(sig.channels)), np.nan)
+    for a, b, G in _blocks(sig, cyc, inv):
+        X = G[:(b - a) * N].reshape(b - a, N, -1)
+        out[a:b] = np.sqrt(np.mean(X * X, axis=1))
     return out
 
 
@@ -479,12 +525,10 @@ def rms_table(signals) -> pd.DataFrame:
     """RMS of each channel per cycle of every stream: see :data:`RMS_COLUMNS`."""
     parts = []
     for sig in signals:
-        if not len(sig.index):
+        if not _usable(sig):
             continue
-        cyc, G, counts = _cycles(sig)
-        N = sig.samples_per_cycle
-        X = G[:len(cyc) * N].reshape(len(cyc), N, -1)
-        rms = np.sqrt(np.mean(X * X, axis=1))
+        cyc, counts, inv = _cycles(sig)
+        rms = _rms(sig, cyc, inv)
         part = _head(sig, cyc, counts)
         for i, c in enumerate(sig.channels):
             part[c.name] = rms[:, i]
@@ -502,16 +546,16 @@ def phasor_table(signals, frequency: str = "nominal") -> pd.DataFrame:
         raise SignalError(f"frequency must be 'nominal' or 'measured', not {frequency!r}")
     parts = []
     for sig in signals:
-        if not len(sig.index):
+        if not _usable(sig):
             continue
-        cyc, G, counts = _cycles(sig)
+        cyc, counts, inv = _cycles(sig)
         f0 = sig.nominal_frequency
-        X = _dft(sig, cyc, G, f0)
+        X = _dft(sig, cyc, inv, f0)
         fest = _frequency(sig, cyc, X, f0)
         fd = f0
         if frequency == "measured" and np.isfinite(fest).any():
             fd = float(np.nanmedian(fest))
-            X = _dft(sig, cyc, G, fd)
+            X = _dft(sig, cyc, inv, fd)
         part = _head(sig, cyc, counts)
         part["dft_frequency"] = np.full(len(cyc), fd)
         part["frequency"] = fest
