@@ -4,8 +4,9 @@
 two panels sharing the time axis.  Lost samples are gaps in the lines, shaded in
 red with a red triangle under each gap (a single lost sample is narrower than a
 pixel, the triangle keeps it visible).  Samples whose quality is not plain good
-are marked along the top of the panel, one row of ticks per flag: invalid,
-questionable, test, derived (any channel of the panel).  Long records are drawn
+are marked in a band above the data, one row per flag (a bar over each run of
+flagged samples, a marker at its start): invalid, questionable, test, derived
+(any channel of the panel).  Long records are drawn
 as a min/max envelope of at most :data:`MAX_PLOT_POINTS` points per line, which
 keeps every peak.
 """
@@ -71,7 +72,14 @@ def plot_sv_waveform(signals, path, start: float | None = None, end: float | Non
     waves = [(s, w) for s, w in waves if len(w)]
     if not waves:
         fig, ax = plt.subplots(figsize=(12, 4), dpi=110)
-        ax.text(0.5, 0.5, "no SV samples in the range asked", ha="center", va="center",
+        what = "no 9-2LE SV samples in the capture"
+        if sigs and (start is not None or end is not None):
+            t_0 = min(float(s.time_of(s.index[0])) for s in sigs)
+            t_1 = max(float(s.time_of(s.index[-1])) for s in sigs)
+            ref = t0 if t0 is not None else t_0
+            what = (f"no SV samples in the range asked; the samples span "
+                    f"{t_0 - ref:.3f} s to {t_1 - ref:.3f} s")
+        ax.text(0.5, 0.5, what, ha="center", va="center",
                 transform=ax.transAxes, fontsize=14, color="grey")
         ax.set_axis_off()
         fig.savefig(path)
@@ -106,16 +114,27 @@ def plot_sv_waveform(signals, path, start: float | None = None, end: float | Non
                         label=f"lost samples ({lost} in {len(starts)} gaps)")
             trans = ax.get_xaxis_transform()
             q = np.column_stack([w["q_" + c.name].to_numpy() for c in chans])
+            rows = 0
             for r, (flag, fn) in enumerate(QUALITY_FLAGS.items()):
                 hit = fn(q).any(axis=1) & present
-                if hit.any():
-                    colour, marker = _FLAG_STYLE[flag]
-                    xs = x[hit]
-                    if len(xs) > max_points:
-                        xs = xs[:: int(np.ceil(len(xs) / max_points))]
-                    ax.plot(xs, np.full(len(xs), 0.97 - 0.05 * r), ls="", marker=marker, ms=5,
-                            color=colour, transform=trans,
-                            label=f"{flag} quality ({int(hit.sum())} samples)")
+                if not hit.any():
+                    continue
+                rows = r + 1
+                colour, marker = _FLAG_STYLE[flag]
+                y = 0.965 - 0.045 * r
+                fs, fe = _runs(hit)
+                seg_x = np.column_stack([x[fs] - half, x[fe - 1] + half,
+                                         np.full(len(fs), np.nan)]).ravel()
+                ax.plot(seg_x, np.full(len(seg_x), y), lw=3, solid_capstyle="butt", color=colour,
+                        transform=trans)
+                mx = x[fs][:: max(1, int(np.ceil(len(fs) / max_points)))]
+                ax.plot(mx, np.full(len(mx), y), ls="", marker=marker, ms=5, color=colour,
+                        transform=trans, label=f"{flag} quality ({int(hit.sum())} samples)")
+            # room above the data for the flag rows and below it for the gap markers
+            lo_, hi_ = ax.get_ylim()
+            span = hi_ - lo_
+            ax.set_ylim(lo_ - (0.08 * span if len(starts) else 0),
+                        hi_ + (0.06 + 0.05 * rows) * span / 0.9 if rows else hi_)
             ax.set_ylabel(f"{'current' if quantity == 'I' else 'voltage'} ({unit})")
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0)
