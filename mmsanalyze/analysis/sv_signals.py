@@ -27,7 +27,9 @@ Cycles
     multiple of N (so cycles line up with smpCnt 0, the top of the second for a
     synchronised merging unit).  RMS and phasors are computed only over complete
     cycles: one lost sample makes that cycle's values NaN (``samples`` says how
-    many arrived).
+    many arrived).  Cycles are processed in blocks of :data:`CYCLE_BLOCK_ROWS`
+    samples; a stream with fewer than :data:`MIN_SAMPLES_PER_CYCLE` or more than
+    :data:`MAX_SAMPLES_PER_CYCLE` samples per cycle gets no RMS or phasor rows.
 
 Phasors
     One-cycle DFT, ``X = sqrt(2)/M * sum(x[n] * exp(-j 2 pi f n / rate))`` over the
