@@ -7,8 +7,9 @@ on the wire, with the channel's multiplier ``a`` (0.001 A or 0.01 V, offset 0).
 * Analog channels: ``IA IB IC IN`` (A) and ``VA VB VC VN`` (V), phase A/B/C/N,
   circuit component = the svID, primary values (``P``), ratio 1:1.
 * Status channels: for every analog channel four quality flags (IEC 61850-7-3 as
-  9-2LE sends them): ``<ch> invalid`` (validity 01), ``<ch> questionable``
-  (validity 11), ``<ch> test`` and ``<ch> derived``.
+  9-2LE sends them, read as Wireshark does): ``<ch> invalid`` (validity 0x2, or
+  0x1 of older publishers), ``<ch> questionable`` (0x3), ``<ch> test`` (0x800) and
+  ``<ch> derived`` (0x2000).
 * One sampling rate (the stream's), ``endsamp`` = the number of rows.  A row per
   sample index from the first to the last sample: a lost sample is a row whose
   analog values are the BINARY32 missing-data marker 0x80000000 (readers show NaN).

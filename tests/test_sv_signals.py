@@ -220,3 +220,32 @@ def test_hostile_counters_stay_bounded():
     with pytest.raises(SignalError):
         waveform(sig)                                         # 144 million rows: refused
     assert len(waveform(sig, sig.t0, sig.t0 + 1)) <= 4001
+
+
+@pytest.mark.tshark
+def test_quality_flags_read_as_tshark_does(tmp_path):
+    """Quality words 0..3, test and derived: our flags against Wireshark's sv.meas_quality text."""
+    import re
+    import shutil
+    import subprocess
+    from scapy.all import Ether, wrpcap
+    from mmsanalyze.analysis.sv_signals import quality_flags
+    tshark = shutil.which("tshark")
+    if not tshark:
+        pytest.skip("tshark is not installed")
+    words = [0, 1, 2, 3, 0x800, 0x2000, 0x2802]
+    path = str(tmp_path / "q.pcap")
+    wrpcap(path, [Ether(frame(sav([asdu(cnt=i, seq=le_block([0] * 8, [q] * 8))])))
+                  for i, q in enumerate(words)])
+    out = subprocess.run([tshark, "-o", "sv.decode_data_as_phsmeas:TRUE", "-r", path, "-V"],
+                         capture_output=True, text=True, check=True).stdout
+    shown = re.findall(r"quality: 0x([0-9a-f]{8}), validity: ([^,\n]+)(.*)", out)
+    per_word = {int(h, 16): (v, rest) for h, v, rest in shown}
+    assert set(per_word) == set(words)
+    flags = quality_flags(np.array(words, dtype=np.uint32))
+    for i, w in enumerate(words):
+        validity, rest = per_word[w]
+        assert bool(flags["invalid"][i]) == validity.startswith("invalid"), (w, validity)
+        assert bool(flags["questionable"][i]) == (validity == "questionable"), (w, validity)
+        assert bool(flags["test"][i]) == ("test" in rest), (w, rest)
+        assert bool(flags["derived"][i]) == ("derived" in rest), (w, rest)

@@ -67,13 +67,17 @@ def counts(n):
 
 
 def quality(n):
-    """'in' is derived; every 100th sample has the test bit; indices 500-509 are invalid."""
+    """'in' is derived; every 100th sample has the test bit; indices 500-509 are invalid
+    (validity 0x1 as older publishers send it, then 0x2: both "invalid" for Wireshark);
+    indices 600-602 are questionable (0x3)."""
     q = [0] * 8
     q[3] |= 0x2000
     if n % 100 == 0:
         q = [x | 0x800 for x in q]
     if FIRST + 500 <= n < FIRST + 510:
-        q = [x | 0x1 for x in q]
+        q = [x | (0x1 if n < FIRST + 505 else 0x2) for x in q]
+    if FIRST + 600 <= n < FIRST + 603:
+        q = [x | 0x3 for x in q]
     return q
 
 
@@ -129,6 +133,7 @@ def test_sample_index_and_gaps(published):
     flags = quality_flags(q)
     idx = np.array(sorted(sent))
     assert set(idx[flags["invalid"].any(axis=1)]) == set(range(FIRST + 500, FIRST + 510))
+    assert set(idx[flags["questionable"].any(axis=1)]) == set(range(FIRST + 600, FIRST + 603))
     assert set(idx[flags["test"].any(axis=1)]) == {n for n in sent if n % 100 == 0}
     assert flags["derived"][:, 3].all() and not flags["derived"][:, [0, 1, 2, 4, 5, 6, 7]].any()
 
@@ -208,6 +213,7 @@ def test_comtrade_read_back_by_independent_reader(published, tmp_path):
     np.testing.assert_allclose(analog[have], exp, rtol=0, atol=1e-9)
     st = dict(zip(rec.status_channel_ids, np.array(rec.status)))
     assert set(idx[st["IA invalid"].astype(bool)]) == set(range(FIRST + 500, FIRST + 510))
+    assert set(idx[st["VC questionable"].astype(bool)]) == set(range(FIRST + 600, FIRST + 603))
     assert set(idx[st["VB test"].astype(bool)]) == {n for n in sent if n % 100 == 0}
     assert st["IN derived"][have].all() and not st["IA derived"].any()
     assert abs(rec.start_timestamp.timestamp() - sig.t0) < 1e-5

@@ -88,7 +88,9 @@ STANDARD_RATE_TOLERANCE = 0.02
 STANDARD_RATES = (4000, 4800, 12800, 14400, 15360, 96000)
 #: Quality bits (IEC 61850-7-3 Quality as 9-2LE sends it; masks as in Wireshark's sv.meas_quality).
 QUALITY_FLAGS = {
-    "invalid": lambda q: (q & 0x3) == 0x1,          # validity 01
+    # validity 0x2 = invalid; 0x1 = invalid as older 9-2LE publishers send it
+    # (Wireshark: "invalid (backwards compatible)"); 0x3 = questionable
+    "invalid": lambda q: ((q & 0x3) == 0x1) | ((q & 0x3) == 0x2),
     "questionable": lambda q: (q & 0x3) == 0x3,     # validity 11
     "test": lambda q: (q & 0x800) != 0,
     "derived": lambda q: (q & 0x2000) != 0,
