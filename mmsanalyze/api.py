@@ -356,7 +356,50 @@ class Capture:
         and their ``q_*`` quality words, decoded with numpy in batches."""
         if self.sv_collector is None:
             raise RuntimeError("SV support (mmsanalyze.sv) is not available")
-        return self._cached("sv_samples", self.sv_collector.samples)
+        from .analysis.sv_signals import sample_columns
+        return self._cached("sv_samples", lambda: sample_columns(
+            self._cached("sv_samples_raw", self.sv_collector.samples), self._sv_signal_data()[1]))
+
+    def _sv_signal_data(self, nominal=None):
+        if self.sv_collector is None:
+            raise RuntimeError("SV support (mmsanalyze.sv) is not available")
+        from .analysis.sv_signals import stream_signals
+        return self._cached(("sv_signals", nominal), lambda: stream_signals(
+            self.sv(), self._cached("sv_samples_raw", self.sv_collector.samples), nominal))
+
+    def sv_signals(self, nominal: float | None = None) -> list:
+        """Each SV stream as a :class:`mmsanalyze.analysis.sv_signals.StreamSignal` (samples on
+        the unwrapped smpCnt index, sample rate, nominal frequency, first-sample time).
+        ``nominal`` forces the nominal frequency (Hz) instead of choosing 50 or 60."""
+        return self._sv_signal_data(nominal)[0]
+
+    def sv_rms(self, nominal: float | None = None):
+        """RMS of every 9-2LE channel per nominal cycle of each SV stream (complete cycles only;
+        see :mod:`mmsanalyze.analysis.sv_signals`)."""
+        from .analysis.sv_signals import rms_table
+        return self._cached(("sv_rms", nominal), lambda: rms_table(self.sv_signals(nominal)))
+
+    def sv_phasors(self, frequency: str = "nominal", nominal: float | None = None):
+        """Fundamental phasors (one-cycle DFT at the nominal or the measured frequency), sequence
+        components and frequency per cycle of each SV stream."""
+        from .analysis.sv_signals import phasor_table
+        return self._cached(("sv_phasors", frequency, nominal),
+                            lambda: phasor_table(self.sv_signals(nominal), frequency))
+
+    def sv_waveform(self, stream=0, start: float | None = None, end: float | None = None):
+        """One SV stream (number, svID or APPID) on a regular sample grid between epoch times
+        ``start`` and ``end``; lost samples are rows with ``present`` False and NaN values."""
+        from .analysis.sv_signals import select_streams, waveform
+        return waveform(select_streams(self.sv_signals(), stream)[0], start, end)
+
+    def write_comtrade(self, directory, stream=None, start: float | None = None,
+                       end: float | None = None) -> list:
+        """One COMTRADE 2013 record (``.cfg`` + BINARY32 ``.dat``) per SV stream (or the streams
+        matching ``stream``) in ``directory``, never outside it; returns ``[(cfg, dat), ...]``.
+        See :mod:`mmsanalyze.comtrade`."""
+        from .analysis.sv_signals import select_streams
+        from .comtrade import write_streams
+        return write_streams(directory, select_streams(self.sv_signals(), stream), start, end)
 
     def control_sequences(self):
         """One row per control sequence (Select / Operate / Cancel of one control object and
@@ -480,6 +523,7 @@ def _specs():
                            transactions)
     from .analysis import modes
     from .analysis import security
+    from .analysis import sv_signals
     return [
         ("pdus()", "pdus", dict(pdus.COLUMNS, **pdus.DETAIL_COLUMNS)),
         ("transactions()", "transactions", transactions.COLUMNS),
@@ -506,6 +550,10 @@ def _specs():
         ("ied_mode_findings()", "ied_mode_findings", modes.FINDING_COLUMNS),
         ("security(): findings", "security", security.FINDING_COLUMNS),
         ("security(): matrix", None, security.MATRIX_COLUMNS),
+        ("sv_samples()", "sv_samples", sv_signals.SAMPLE_COLUMNS),
+        ("sv_rms()", "sv_rms", sv_signals.RMS_COLUMNS),
+        ("sv_phasors()", "sv_phasors", sv_signals.PHASOR_COLUMNS),
+        ("sv_waveform(stream)", "sv_waveform", sv_signals.WAVEFORM_COLUMNS),
     ]
 
 

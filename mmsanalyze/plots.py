@@ -312,3 +312,9 @@ def plot_traffic(per_second, path, t0=None) -> str:
     fig.savefig(path)
     plt.close(fig)
     return str(path)
+
+
+def plot_sv_waveform(signals, path, *args, **kwargs) -> str:
+    """SV waveforms with lost samples and quality flags: see :mod:`mmsanalyze.plot_waveform`."""
+    from .plot_waveform import plot_sv_waveform as plot
+    return plot(signals, path, *args, **kwargs)

@@ -403,7 +403,8 @@ class SvCollector:
     def samples(self) -> pd.DataFrame:
         """9-2LE samples of every ASDU whose seqData is 64 octets, decoded with numpy.
 
-        Columns: ``time``, ``frame``, ``sv_id``, ``smp_cnt``, then ``ia ib ic in``
+        Columns: ``time``, ``frame``, ``sv_id``, ``appid``, ``src_mac``, ``asdu_index``,
+        ``smp_cnt``, then ``ia ib ic in``
         (amperes, 1 mA per count), ``va vb vc vn`` (volts, 10 mV per count) and
         ``q_ia`` ... ``q_vn`` (the 32-bit quality words).  Rows follow :meth:`table`.
         """
@@ -416,7 +417,7 @@ class SvCollector:
             cols = {k: v[order] for k, v in cols.items()}
         everything = len(idx) == len(table)      # then idx is 0..n-1: no gather needed
         out = {}
-        for name in ("time", "frame", "sv_id", "smp_cnt"):
+        for name in ("time", "frame", "sv_id", "appid", "src_mac", "asdu_index", "smp_cnt"):
             c = table[name]
             out[name] = c.array if everything else c.array.take(idx)
         out.update(cols)
