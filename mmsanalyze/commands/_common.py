@@ -35,11 +35,17 @@ def add_table_options(p, plot: str | None = None, formats=("table", "csv", "json
 
 
 def load(args):
-    """The :class:`~mmsanalyze.api.Capture` named by the source options."""
+    """The :class:`~mmsanalyze.api.Capture` named by the source options (or, for a store
+    directory made by ``batch``, a Capture-like view of all its captures)."""
     from ..api import read_capture
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
+    if not args.interface:
+        from ..store.layout import is_store
+        if is_store(src):
+            from ..store import open_store
+            return open_store(src).as_capture()
     return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count,
                         **live_options(args))
 
