@@ -169,6 +169,15 @@ class _Progress:
             sys.stderr.flush()
 
 
+def require_pyarrow() -> None:
+    """A store is Parquet: without pyarrow, say so once instead of failing every capture."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise CaptureError("the store needs pyarrow (pip install 'mmsanalyze[store]')") from None
+
+
 def _ignore_sigint() -> None:
     """Pool workers leave Ctrl-C to the parent (which lets running captures finish)."""
     import signal
@@ -194,6 +203,7 @@ def run_batch(inputs, store, jobs: int = 1, dask: str | None = None, continuous:
         A :class:`BatchResult`; ``interrupted`` when Ctrl-C stopped it.
     """
     from .task import analyse_to_store, write_manifest_row
+    require_pyarrow()
     t0 = time.monotonic()
     files = find_inputs(inputs, recursive)
     if not files:

@@ -40,6 +40,8 @@ class Store:
     def __init__(self, path):
         if not is_store(path):
             raise CaptureError(f"{path}: not an mmsanalyze store (made by 'mmsanalyze batch')")
+        from .batch import require_pyarrow
+        require_pyarrow()
         self.path = os.path.abspath(os.fspath(path))
         self._cache: dict = {}
 
