@@ -329,6 +329,40 @@ def test_continuous_rotated_files_equal_unsplit_capture(tmp_path):
     assert p.stdout.startswith("0 analysed, 3 skipped"), p.stdout
 
 
+def test_continuous_set_with_more_files_supersedes_the_earlier_set(tmp_path):
+    """A rotated set analysed again after the next file appeared replaces the earlier
+    capture (its frames would otherwise be counted twice)."""
+    import mmsanalyze
+    from mmsanalyze.io import open_capture
+    from mmsanalyze.store.schema import TABLES
+    src = public.path("mms_goose_iti_sample_mixed_lan.pcap")
+    with open_capture(src) as r:
+        frames = list(r)
+    whole = str(tmp_path / "whole.pcap")
+    _write_pcap(whole, frames, frames[0].linktype)
+    ref = mmsanalyze.read_capture(whole)
+    k = len(frames) // 3
+    names = [str(tmp_path / f"ring_{i}.pcap") for i in range(3)]
+    for name, chunk in zip(names, (frames[:k], frames[k:2 * k], frames[2 * k:])):
+        _write_pcap(name, chunk, frames[0].linktype)
+    store = str(tmp_path / "store")
+    cli("batch", *names[:2], "--out", store, "--continuous", "-j", "1")
+    first = mmsanalyze.open_store(store).captures()
+    assert len(first) == 1
+    p = cli("batch", *names, "--out", store, "--continuous", "-j", "1")
+    assert p.stdout.splitlines()[-1].startswith("1 analysed") and f"superseded (replaced by the new rotated set): {first[0]}" \
+        in p.stdout, p.stdout
+    st = mmsanalyze.open_store(store)
+    assert len(st.captures()) == 1 and st.captures() != first
+    man = st.manifest(all=True).set_index("capture")
+    assert man.loc[first[0], "status"] == "superseded" and man.loc[st.captures()[0], "supersedes"] == first
+    for name, t in TABLES.items():
+        assert_table_equal(st.table(name), t.build(ref), t.columns, f"superseding:{name}")
+        assert not os.path.exists(os.path.join(store, name, f"capture={first[0]}"))
+    assert json.loads(cli("query", store, "SELECT count(*) AS n FROM pdus", "--format", "json").stdout)[0]["n"] \
+        == len(ref.pdus())
+
+
 # -- query ---------------------------------------------------------------------------------------
 
 def test_query_p99_latency_per_server_per_day_agrees_with_pandas(tmp_path):

@@ -44,6 +44,10 @@ def run(args) -> int:
     out = sys.stdout
     for row in res.failed:
         out.write(f"failed: {row['path']}: {row['error']}\n")
+    for w in res.warnings:
+        print(f"mmsanalyze batch: warning: {w}", file=sys.stderr)
+    if res.superseded:
+        out.write(f"superseded (replaced by the new rotated set): {', '.join(res.superseded)}\n")
     rate = res.frames / res.seconds if res.seconds > 0 else 0.0
     out.write(f"{len(res.analysed)} analysed, {len(res.skipped)} skipped (already in the store), "
               f"{len(res.failed)} failed; {res.frames} frames in {res.seconds:.1f} s "

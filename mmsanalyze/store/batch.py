@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import CaptureError
-from .layout import capture_id, init_store, read_manifest, sha256_files
+from .layout import capture_id, init_store, partition_dir, read_manifest, sha256_files, visible
 
 __all__ = ["find_inputs", "plan", "run_batch", "BatchResult", "Task"]
 
@@ -77,11 +77,14 @@ def find_inputs(inputs, recursive: bool = True) -> list[str]:
 
 @dataclass
 class Task:
-    """One capture to analyse: its files (in reading order), SHA-256, size and id."""
+    """One capture to analyse: its files (in reading order), SHA-256, size and id; the
+    files' own SHA-256s and the captures it replaces (``--continuous`` over more files)."""
 
     files: list
     sha256: str
     size: int
+    file_sha256: list = field(default_factory=list)
+    supersedes: list = field(default_factory=list)
 
     @property
     def capture(self) -> str:
@@ -95,6 +98,8 @@ class BatchResult:
     analysed: list = field(default_factory=list)     # manifest rows with status ok
     failed: list = field(default_factory=list)       # manifest rows with status failed
     skipped: list = field(default_factory=list)      # paths already in the store
+    superseded: list = field(default_factory=list)   # capture ids replaced by this run's captures
+    warnings: list = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -103,15 +108,19 @@ class BatchResult:
         return sum(int(r["frames"] or 0) for r in self.analysed)
 
 
-def plan(files: list, store, continuous: bool = False) -> tuple[list, list, list]:
+def plan(files: list, store, continuous: bool = False, warnings: list | None = None) -> tuple[list, list, list]:
     """(tasks to run, paths skipped, failed manifest rows found while planning).
 
     With ``continuous`` the files are one capture (ordered by first frame time); a file
-    that is not a usable capture is left out of it and recorded as failed on its own.
+    that is not a usable capture is left out of it and recorded as failed on its own.  A
+    visible capture whose files are all among them is superseded by the new capture (so a
+    rotated set analysed again with more files is not counted twice); a partial overlap
+    is reported in ``warnings``.
     """
     from .. import __version__
     man = read_manifest(store)
     done = set(man.loc[man["status"] == "ok", "sha256"].dropna().tolist())
+    shown = man[visible(man)]
     failed_rows: list = []
     if continuous and len(files) > 1:
         from ..io.multi import first_time
@@ -135,12 +144,23 @@ def plan(files: list, store, continuous: bool = False) -> tuple[list, list, list
         groups = [[p] for p in files]
     tasks, skipped, seen = [], [], set()
     for g in groups:
-        sha, size = sha256_files(g)
+        per_file: list = []
+        sha, size = sha256_files(g, per_file)
         if sha in done or sha in seen:
             skipped.extend(g)
             continue
         seen.add(sha)
-        tasks.append(Task(g, sha, size))
+        sup = []
+        if continuous:
+            mine = set(per_file)
+            for cid, theirs, path in zip(shown["capture"], shown["file_sha256"], shown["path"]):
+                theirs = set(theirs or ())
+                if theirs and theirs <= mine:
+                    sup.append(cid)
+                elif theirs & mine and warnings is not None:
+                    warnings.append(f"capture {cid} ({path}) shares {len(theirs & mine)} file(s) with the new "
+                                    "rotated set without being contained in it: those frames are in both")
+        tasks.append(Task(g, sha, size, per_file, sup))
     return tasks, skipped, [r for r in failed_rows if r["sha256"] not in done]
 
 
@@ -210,8 +230,9 @@ def run_batch(inputs, store, jobs: int = 1, dask: str | None = None, continuous:
         raise CaptureError("no capture files found in the inputs")
     init_store(store)
     store = os.path.abspath(store)
-    tasks, skipped, planned_failures = plan(files, store, continuous)
-    res = BatchResult(skipped=skipped)
+    warnings: list = []
+    tasks, skipped, planned_failures = plan(files, store, continuous, warnings)
+    res = BatchResult(skipped=skipped, warnings=warnings)
     for row in planned_failures:
         write_manifest_row(store, row)
         res.failed.append(row)
@@ -221,13 +242,16 @@ def run_batch(inputs, store, jobs: int = 1, dask: str | None = None, continuous:
     def collect(row):
         (res.analysed if row["status"] == "ok" else res.failed).append(row)
         bar.update(row)
+        if row["status"] == "ok" and row.get("supersedes"):
+            _retire(store, row)
+            res.superseded.extend(row["supersedes"])
 
     try:
         if dask:
             _run_dask(tasks, store, jobs, dask, ports, collect)
         elif jobs <= 1:
             for t in tasks:
-                collect(analyse_to_store(t.files, store, t.sha256, t.size, ports))
+                collect(analyse_to_store(t.files, store, t.sha256, t.size, ports, t.file_sha256, t.supersedes))
         else:
             _run_pool(tasks, store, jobs, ports, collect)
     except KeyboardInterrupt:
@@ -238,12 +262,32 @@ def run_batch(inputs, store, jobs: int = 1, dask: str | None = None, continuous:
     return res
 
 
+def _retire(store, row) -> None:
+    """After ``row``'s capture is committed (which already hides the captures it supersedes),
+    mark those ``superseded`` in the manifest and delete their partitions."""
+    import shutil
+    from .schema import MANIFEST, _missing
+    from .task import write_manifest_row
+    man = read_manifest(store).set_index("capture", drop=False)
+    for cid in row["supersedes"]:
+        if cid not in man.index:
+            continue
+        old = {k: (None if not isinstance(v, (list, tuple, str)) and _missing(v) else v)
+               for k, v in man.loc[cid].to_dict().items()}
+        old.update(status="superseded", error=f"superseded by capture {row['capture']}")
+        write_manifest_row(store, old)
+        for d in os.listdir(store):
+            if d not in (MANIFEST,) and not d.startswith(("_", ".")):
+                shutil.rmtree(partition_dir(store, d, cid), ignore_errors=True)
+
+
 def _run_pool(tasks, store, jobs, ports, collect) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from .task import analyse_to_store
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
     try:
-        futs = [pool.submit(analyse_to_store, t.files, store, t.sha256, t.size, ports) for t in tasks]
+        futs = [pool.submit(analyse_to_store, t.files, store, t.sha256, t.size, ports, t.file_sha256,
+                            t.supersedes) for t in tasks]
         for f in as_completed(futs):
             collect(f.result())
     except KeyboardInterrupt:
@@ -275,8 +319,8 @@ def _run_dask(tasks, store, jobs, address, ports, collect) -> None:
     try:
         futs = {}
         for t in tasks:
-            f = client.submit(analyse_to_store, t.files, store, t.sha256, t.size, ports, pure=False,
-                              key=f"mmsanalyze-{t.capture}-{os.getpid()}")
+            f = client.submit(analyse_to_store, t.files, store, t.sha256, t.size, ports, t.file_sha256,
+                              t.supersedes, pure=False, key=f"mmsanalyze-{t.capture}-{os.getpid()}")
             futs[f.key] = (f, t)
         try:
             for f in as_completed([f for f, _ in futs.values()]):

@@ -70,8 +70,10 @@ def capture_id(sha256: str) -> str:
     return sha256[:ID_HEX]
 
 
-def sha256_files(paths) -> tuple[str, int]:
+def sha256_files(paths, per_file: list | None = None) -> tuple[str, int]:
     """SHA-256 (hex) of the files' bytes in order, and their total size.
+
+    ``per_file``, when given, receives each file's own SHA-256 (same single pass).
 
     Raises:
         CaptureError: a file cannot be read.
@@ -79,6 +81,7 @@ def sha256_files(paths) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
     for p in paths:
+        one = hashlib.sha256()
         try:
             with open(p, "rb") as fh:
                 while True:
@@ -86,10 +89,23 @@ def sha256_files(paths) -> tuple[str, int]:
                     if not b:
                         break
                     h.update(b)
+                    one.update(b)
                     size += len(b)
         except OSError as exc:
             raise CaptureError(f"{p}: cannot read: {exc.strerror or exc}") from None
+        if per_file is not None:
+            per_file.append(one.hexdigest())
     return h.hexdigest(), size
+
+
+def visible(manifest):
+    """Which manifest rows are visible: status ``ok`` and not superseded by a visible row
+    (a ``--continuous`` capture of more rotated files replaces one of some of them)."""
+    ok = manifest["status"] == "ok"
+    gone = set()
+    for lst in manifest.loc[ok, "supersedes"]:
+        gone.update(lst or ())
+    return (ok & ~manifest["capture"].isin(gone)).astype(bool)     # a boolean Series
 
 
 def read_manifest(store):

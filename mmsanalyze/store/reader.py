@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from ..errors import CaptureError
-from .layout import is_store, part_path, read_manifest
+from .layout import is_store, part_path, read_manifest, visible
 
 __all__ = ["open_store", "Store", "StoreCapture"]
 
@@ -51,14 +51,16 @@ class Store:
     # -- manifest ---------------------------------------------------------------------
     def manifest(self, all: bool = False):
         """One row per capture: ``capture``, ``path``, ``files``, ``sha256``, ``size``,
-        ``frames``, ``first_time``, ``last_time``, ``version``, ``status``, ``error``.
+        ``frames``, ``first_time``, ``last_time``, ``version``, ``status``, ``error``,
+        ``file_sha256``, ``supersedes``.
 
-        Only ``ok`` captures unless ``all`` (then failed ones too).
+        Only the visible captures (``ok``, not superseded) unless ``all`` (then failed and
+        superseded ones too).
         """
         key = ("manifest", all)
         if key not in self._cache:
             m = read_manifest(self.path)
-            self._cache[key] = m if all else m[m["status"] == "ok"].reset_index(drop=True)
+            self._cache[key] = m if all else m[visible(m)].reset_index(drop=True)
         return self._cache[key]
 
     def captures(self) -> list[str]:

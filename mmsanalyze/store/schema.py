@@ -142,6 +142,8 @@ MANIFEST_COLUMNS = {
     "version": "string",       # mmsanalyze version that wrote the capture
     "status": "string",        # ok / failed
     "error": "string",         # one-line error of a failed capture
+    "file_sha256": "list<string>",   # SHA-256 of each file (a rotated set's files)
+    "supersedes": "list<string>",    # captures this one replaces (--continuous over more files)
 }
 
 

@@ -52,7 +52,7 @@ def write_manifest_row(store, row: dict, stage: str | None = None) -> None:
 
 
 def analyse_to_store(paths, store, sha256: str | None = None, size: int | None = None,
-                     ports=(102,)) -> dict:
+                     ports=(102,), file_sha256=None, supersedes=()) -> dict:
     """Analyse one capture and write all its tables into ``store``; return its manifest row.
 
     Args:
@@ -61,6 +61,8 @@ def analyse_to_store(paths, store, sha256: str | None = None, size: int | None =
         store: the store directory (created by :func:`~mmsanalyze.store.layout.init_store`).
         sha256, size: of the files' bytes (computed when not given).
         ports: TCP ports carrying ISO-on-TCP (102 always).
+        file_sha256: each file's SHA-256 (computed when not given).
+        supersedes: ids of captures this one replaces (hidden once this one is committed).
 
     Returns:
         The manifest row: ``capture`` (id), ``path``, ``files``, ``sha256``, ``size``,
@@ -77,12 +79,13 @@ def analyse_to_store(paths, store, sha256: str | None = None, size: int | None =
     from ..api import read_capture
     from .schema import TABLES, to_arrow
     files = [os.fspath(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
-    if sha256 is None or size is None:
-        sha256, size = sha256_files(files)
+    if sha256 is None or size is None or file_sha256 is None:
+        file_sha256 = []
+        sha256, size = sha256_files(files, file_sha256)
     cid = capture_id(sha256)
     row = {"capture": cid, "path": files[0], "files": files, "sha256": sha256, "size": size,
            "frames": None, "first_time": None, "last_time": None, "version": __version__,
-           "status": "ok", "error": None}
+           "status": "ok", "error": None, "file_sha256": list(file_sha256), "supersedes": list(supersedes)}
     stage = os.path.join(store, STAGING, f"{cid}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
     os.makedirs(stage, exist_ok=True)
     try:
@@ -104,7 +107,7 @@ def analyse_to_store(paths, store, sha256: str | None = None, size: int | None =
                 os.makedirs(os.path.dirname(final), exist_ok=True)
                 os.replace(tmp, final)
         except Exception as exc:      # a bad capture (or an analysis bug): record it, go on
-            row.update(status="failed", error=_one_line(exc))
+            row.update(status="failed", error=_one_line(exc), supersedes=[])
             for t in list(TABLES.values()):
                 shutil.rmtree(partition_dir(store, t.name, cid), ignore_errors=True)
         write_manifest_row(store, row, stage)
