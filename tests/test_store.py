@@ -261,6 +261,12 @@ def test_dask_local_cluster_store_identical_to_local_pool(tmp_path):
     assert_store_matches_api(b, paths[:6])
     import mmsanalyze
     assert mmsanalyze.open_store(b).manifest(all=True).equals(mmsanalyze.open_store(a).manifest(all=True))
+    # a running cluster, by scheduler address (what --dask tcp://host:port does)
+    from dask.distributed import LocalCluster
+    c = str(tmp_path / "remote")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        rc = run_batch(paths, c, jobs=1, dask=cluster.scheduler_address)
+    assert len(rc.analysed) == 6 and store_files(c) == fa
 
 
 # -- rotated files --------------------------------------------------------------------------------

@@ -42,7 +42,18 @@ def is_store(path) -> bool:
 
 
 def init_store(path) -> None:
-    """Create the store directory (or check an existing one) and clear stale staging files."""
+    """Create the store directory (or check an existing one) and clear stale staging files.
+
+    Raises:
+        CaptureError: ``path`` is not a directory, not a store, or cannot be written.
+    """
+    try:
+        _init_store(path)
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot write the store: {exc.strerror or exc}") from None
+
+
+def _init_store(path) -> None:
     import shutil
     if os.path.exists(path) and not os.path.isdir(path):
         raise CaptureError(f"{path}: exists and is not a directory")
@@ -120,6 +131,9 @@ def read_manifest(store):
         f = os.path.join(top, d, "part-0.parquet")
         if d.startswith("capture=") and os.path.isfile(f):
             df = to_pandas(pq.read_table(f), MANIFEST_COLUMNS)
+            for c in MANIFEST_COLUMNS:          # a row written before the column existed
+                if c not in df.columns:
+                    df[c] = None
             df.insert(0, "capture", pd.array([d[len("capture="):]] * len(df), dtype="string"))
             frames.append(df)
     if not frames:
