@@ -245,6 +245,46 @@ def test_interrupt_then_rerun_completes_without_duplicates(tmp_path, jobs):
         assert mine["frame"].tolist() == cap.pdus()["frame"].tolist()
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [int(x) for x in fh.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def test_killed_worker_fails_its_capture_others_complete_rerun_retries(tmp_path):
+    import mmsanalyze
+    d = _replicas(tmp_path, 6, 8000)
+    store = str(tmp_path / "store")
+    proc = subprocess.Popen([sys.executable, "-m", "mmsanalyze", "batch", str(d), "--out", store, "-j", "2"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    man_dir = os.path.join(store, "manifest")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (os.path.isdir(man_dir) and os.listdir(man_dir)):
+        time.sleep(0.02)
+    kids = _children(proc.pid)
+    assert kids
+    os.kill(kids[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in err, (out, err)
+    man = mmsanalyze.open_store(store).manifest(all=True)
+    bad = man[man["status"] == "failed"]
+    assert len(bad) >= 1 and all(e.startswith("worker died") for e in bad["error"])
+    assert len(man) == 6                    # the batch went on with the other captures
+    p = cli("batch", str(d), "--out", store, "-j", "2")
+    assert p.stdout.startswith(f"{len(bad)} analysed, {6 - len(bad)} skipped"), p.stdout
+    st = mmsanalyze.open_store(store)
+    assert len(st.captures()) == 6
+    pdus = st.pdus()
+    for f in sorted(os.listdir(d)):
+        cid = st.manifest().set_index("path").loc[str(d / f), "capture"]
+        assert (pdus["capture"] == cid).sum() == len(mmsanalyze.read_capture(str(d / f)).pdus())
+
+
 # -- Dask --------------------------------------------------------------------------------------
 
 def test_dask_local_cluster_store_identical_to_local_pool(tmp_path):

@@ -5,9 +5,9 @@ same SHA-256 is skipped), and hands one :func:`~mmsanalyze.store.task.analyse_to
 task per capture to the workers; the workers write into the store themselves (a
 directory every worker sees).  The parent only collects the manifest rows.
 
-Ctrl-C: no new capture is started; captures being analysed finish and are committed
-(local pool) or are cancelled (Dask) -- either way the store stays consistent, and the
-next run does the rest.
+Ctrl-C: no new capture is started; the (at most ``-j``) captures being analysed finish and
+are committed (local pool) or are cancelled (Dask) -- either way the store stays
+consistent, and the next run does the rest.
 """
 
 from __future__ import annotations
@@ -281,20 +281,53 @@ def _retire(store, row) -> None:
                 shutil.rmtree(partition_dir(store, d, cid), ignore_errors=True)
 
 
+def _failed_row(t: Task, error: str) -> dict:
+    from .. import __version__
+    return {"capture": t.capture, "path": t.files[0], "files": t.files, "sha256": t.sha256, "size": t.size,
+            "version": __version__, "status": "failed", "error": error, "file_sha256": t.file_sha256}
+
+
 def _run_pool(tasks, store, jobs, ports, collect) -> None:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from .task import analyse_to_store
+    """At most ``jobs`` captures in flight (so Ctrl-C has only those to finish).  When a
+    worker dies (killed, out of memory) the captures in flight are recorded failed (the
+    next run retries them) and a new pool goes on with the rest."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from .task import _one_line, analyse_to_store, write_manifest_row
+    todo = list(reversed(tasks))
+    running: dict = {}
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+
+    def finish(done) -> None:
+        nonlocal pool
+        for f in done:
+            t, owner = running.pop(f)
+            try:
+                row = f.result()
+            except Exception as exc:          # BrokenProcessPool: a worker died (killed, out of memory)
+                row = _failed_row(t, "worker died while this capture was analysed (killed or out of memory?): "
+                                     + _one_line(exc))
+                write_manifest_row(store, row)
+                if isinstance(exc, BrokenProcessPool) and owner is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+            collect(row)
+
     try:
-        futs = [pool.submit(analyse_to_store, t.files, store, t.sha256, t.size, ports, t.file_sha256,
-                            t.supersedes) for t in tasks]
-        for f in as_completed(futs):
-            collect(f.result())
-    except KeyboardInterrupt:
-        print("mmsanalyze batch: interrupted; letting the captures being analysed finish",
-              file=sys.stderr)
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
+        try:
+            while todo or running:
+                while todo and len(running) < jobs:
+                    t = todo.pop()
+                    running[pool.submit(analyse_to_store, t.files, store, t.sha256, t.size, ports,
+                                        t.file_sha256, t.supersedes)] = (t, pool)
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                finish(done)
+        except KeyboardInterrupt:
+            print(f"mmsanalyze batch: interrupted; finishing the {len(running)} capture(s) being analysed",
+                  file=sys.stderr)
+            done, _ = wait(list(running))
+            finish(done)
+            raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -329,10 +362,7 @@ def _run_dask(tasks, store, jobs, address, ports, collect) -> None:
                     row = f.result()
                 except Exception as exc:      # the worker died or could not run the task
                     from .task import _one_line
-                    row = {"capture": t.capture, "path": t.files[0], "files": t.files, "sha256": t.sha256,
-                           "size": t.size, "status": "failed", "error": f"dask: {_one_line(exc)}"}
-                    from .. import __version__
-                    row["version"] = __version__
+                    row = _failed_row(t, f"dask: {_one_line(exc)}")
                     write_manifest_row(store, row)
                 collect(row)
         except KeyboardInterrupt:
