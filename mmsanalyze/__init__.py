@@ -18,10 +18,10 @@ from .errors import CaptureError, DecodeError
 
 __version__ = "0.1.0"
 __all__ = ["read_capture", "Capture", "decode_mms", "MmsPdu", "open_capture", "CaptureError",
-           "DecodeError", "__version__"]
+           "DecodeError", "__version__", "open_store"]
 
 _LAZY = {"read_capture": ".api", "Capture": ".api", "decode_mms": ".mms", "MmsPdu": ".mms",
-         "open_capture": ".io"}
+         "open_capture": ".io", "open_store": ".store"}
 
 
 def __getattr__(name):

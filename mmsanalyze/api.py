@@ -37,7 +37,8 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
 
     Args:
         source: pcap / pcapng file (optionally gzip-compressed), a binary file object,
-            or an interface name for a live capture (then give ``count``).
+            an interface name for a live capture (then give ``count``), or a list of
+            capture files read as one capture (rotated files, ordered by first frame time).
         ports: TCP ports carrying ISO-on-TCP (TPKT); 102 is always included.
         progress: draw a progress bar on stderr (only when stderr is a terminal).
         count: stop after this many frames.
@@ -151,6 +152,8 @@ class Capture:
         self.first_time = self.last_time = None
         self._cache: dict = {}
         reader = source if opened else open_source(source, **live_options)
+        if isinstance(source, (list, tuple)):       # rotated files read as one capture
+            self.name = reader.name
         self.format = getattr(reader, "format", None)
         bar = None
         if progress and sys.stderr.isatty():
@@ -501,6 +504,8 @@ def _is_reader(source) -> bool:
 
 
 def _size(source) -> int:
+    if isinstance(source, (list, tuple)):
+        return sum(_size(s) for s in source)
     try:
         return os.path.getsize(source) if isinstance(source, (str, os.PathLike)) else 0
     except OSError:

@@ -86,7 +86,8 @@ def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "j
 #: Subcommands, in help order: each is a module of mmsanalyze.commands with
 #: ``HELP`` (one line), ``register(parser)`` (its options) and ``run(args) -> int``.
 COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "associations", "files",
-            "traffic", "goose", "sv", "controls", "verify", "modes", "scl", "scl-check", "security", "split")
+            "traffic", "goose", "sv", "controls", "verify", "modes", "scl", "scl-check", "security", "split",
+            "batch", "query")
 
 
 def _command_module(name: str):

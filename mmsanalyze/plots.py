@@ -267,6 +267,9 @@ def plot_report_intervals(reports, path, t0=None, max_series: int = 8) -> str:
     return str(path)
 
 
+#: Most bars in the traffic plot: longer spans get bins of several seconds (a store can
+#: span days; one bar per second would need memory in proportion).
+MAX_TRAFFIC_BARS = 3600
 _PROTO_COLORS = {"mms": "tab:blue", "iso-tcp": "lightsteelblue", "goose": "tab:orange",
                  "r-goose": "navajowhite", "gsse": "tab:brown", "sv": "tab:green", "r-sv": "yellowgreen",
                  "other": "lightgrey"}
@@ -281,31 +284,33 @@ def plot_traffic(per_second, path, t0=None) -> str:
     sec = per_second["second"].astype("int64").to_numpy()
     start = int(sec.min()) if t0 is None else int(np.floor(t0))
     n = int(sec.max()) - start + 1
+    step = -(-n // MAX_TRAFFIC_BARS)     # seconds per bar: long spans (a store of many days) are binned
+    n_bars = -(-n // step)
     pivot = per_second.pivot_table(index="second", columns="protocol", values="bytes", aggfunc="sum",
                                    fill_value=0)
-    x = np.arange(n)
+    x = np.arange(n_bars) * step
     order = [p for p in _PROTO_COLORS if p in pivot.columns] + [p for p in pivot.columns if p not in _PROTO_COLORS]
-    bits = {p: np.zeros(n) for p in order}
+    bits = {p: np.zeros(n_bars) for p in order}
     for s, row in pivot.iterrows():
-        i = int(s) - start
-        if 0 <= i < n:
+        i = (int(s) - start) // step
+        if 0 <= i < n_bars:
             for p in order:
-                bits[p][i] = row[p] * 8.0
+                bits[p][i] += row[p] * 8.0 / step
     peak = max(float(sum(b for b in (bits[p] for p in order)).max()), 1.0)
     unit, div = ("Mbit/s", 1e6) if peak >= 1e6 else ("kbit/s", 1e3) if peak >= 1e3 else ("bit/s", 1.0)
     fig, ax = plt.subplots(figsize=_SIZE, dpi=_DPI)
-    bottom = np.zeros(n)
-    width = 1.0 if n > 60 else 0.85
+    bottom = np.zeros(n_bars)
+    width = step * (1.0 if n_bars > 60 else 0.85)
     for p in order:
         y = bits[p] / div
         if y.any():
             ax.bar(x, y, bottom=bottom, width=width, align="edge", color=_PROTO_COLORS.get(p, None),
-                   label=f"{p} ({y.sum() * div / 8 / 1024:.1f} KiB)", linewidth=0)
+                   label=f"{p} ({y.sum() * step * div / 8 / 1024:.1f} KiB)", linewidth=0)
             bottom += y
-    ax.set_xlabel("time (s since the first frame, 1-second bins)")
+    ax.set_xlabel(f"time (s since the first frame, {step}-second bins)")
     ax.set_ylabel(f"rate ({unit})")
     ax.set_title(title)
-    ax.set_xlim(0, n)
+    ax.set_xlim(0, n_bars * step)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="protocol (total)")
     fig.tight_layout()

@@ -107,8 +107,15 @@ def filter_rows(df, args, t0=None):
 
 
 def load(args):
-    """The :class:`~mmsanalyze.api.Capture` named by the source options."""
+    """The :class:`~mmsanalyze.api.Capture` named by the source options (or, for a store
+    directory made by ``batch``, a Capture-like view of all its captures)."""
     from ..api import read_capture
+    files = source_files(args)
+    if not args.interface and len(files) == 1:
+        from ..store.layout import is_store
+        if is_store(files[0]):            # a Parquet store made by `mmsanalyze batch`
+            from ..store import open_store
+            return open_store(files[0]).as_capture()
     reader = open_reader(args)
     return read_capture(reader, ports=ports_of(args), progress=show_progress(), count=args.count,
                         scl=getattr(args, "scl", None))

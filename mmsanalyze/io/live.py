@@ -66,8 +66,12 @@ def open_source(source, **live_options):
     object), else as a live interface if it names one; else :class:`CaptureError`.
 
     ``live_options`` (``bpf_filter``, ``snaplen``, ``count``, ``timeout``,
-    ``promisc``) apply to interfaces only.
+    ``promisc``) apply to interfaces only.  A list or tuple of paths is read as one
+    capture (rotated files, ordered by first frame time: :mod:`.multi`).
     """
+    if isinstance(source, (list, tuple)):
+        from .multi import open_multi
+        return open_multi(source)
     if hasattr(source, "read"):
         return open_capture(source)
     if isinstance(source, (str, bytes, os.PathLike)) and os.path.exists(source):
