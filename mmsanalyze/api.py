@@ -37,7 +37,8 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
 
     Args:
         source: pcap / pcapng file (optionally gzip-compressed), a binary file object,
-            or an interface name for a live capture (then give ``count``).
+            an interface name for a live capture (then give ``count`` or a ``timeout``),
+            or an open reader (:func:`mmsanalyze.io.open_live`, ``open_capture``).
         ports: TCP ports carrying ISO-on-TCP (TPKT); 102 is always included.
         progress: draw a progress bar on stderr (only when stderr is a terminal).
         count: stop after this many frames.
@@ -146,7 +147,10 @@ class Capture:
         self.frames = 0
         self.first_time = self.last_time = None
         self._cache: dict = {}
-        reader = open_source(source, **live_options)
+        if _is_reader(source):
+            reader = source          # an already open reader, e.g. open_live(...)
+        else:
+            reader = open_source(source, **live_options)
         self.format = getattr(reader, "format", None)
         bar = None
         if progress and sys.stderr.isatty():
@@ -156,9 +160,20 @@ class Capture:
         try:
             self._read(reader, count, bar)
         finally:
+            before = len(getattr(reader, "findings", ()))
             reader.close()
             if bar is not None:
                 bar.close()
+        # a live reader reports what the kernel dropped when it closes
+        self.pipeline_findings.extend(list(getattr(reader, "findings", []))[before:])
+        stats = getattr(reader, "stats", None)
+        #: live captures: {"received", "dropped", "delivered", ...} kernel counters, else None
+        self.capture_stats = stats() if callable(stats) else None
+        #: live captures: windows (start, end, dropped, frame) in which frames were dropped
+        self.capture_loss = list(getattr(reader, "loss_events", []))
+        for c in (self.goose_collector, self.sv_collector):
+            if c is not None:
+                c.capture_loss = self.capture_loss
 
     # -- the one pass -------------------------------------------------------------
     def _read(self, reader, count, bar) -> None:
@@ -353,6 +368,12 @@ class Capture:
             if c is not None:
                 extra.extend(c.findings)
         return self._cached("findings", lambda: findings_table(self.pipeline_findings + extra))
+
+
+def _is_reader(source) -> bool:
+    """An open frame reader (iterates RawFrame, has ``linktypes`` and ``close``), not a file."""
+    return (not hasattr(source, "read") and hasattr(source, "__next__")
+            and hasattr(source, "linktypes") and hasattr(source, "close"))
 
 
 def _size(source) -> int:

@@ -55,7 +55,7 @@ GOOSE_STREAM_COLUMNS = [
     "st_jumps", "st_repeat_diff_data", "st_late", "reverted_events", "restarts",
     "conf_rev_changes",
     "simulation_messages", "sim_bit_messages", "nds_com_messages", "capture_dups",
-    "malformed", "other_src_macs", "anomalies", "suspicious",
+    "capture_lost", "malformed", "other_src_macs", "anomalies", "suspicious",
 ]
 
 
@@ -65,11 +65,16 @@ def _fwd(a: int, b: int) -> int:
     return d - _MOD if d >= _HALF else d
 
 
-def _publisher(rows) -> dict:
-    """Walk one publisher's messages (tuples in capture order) -> counters."""
+def _publisher(rows, capture_loss=None) -> dict:
+    """Walk one publisher's messages (tuples in capture order) -> counters.
+
+    ``capture_loss(t_from, t_to)`` tells whether the capture itself dropped frames
+    between two arrivals; such sqNum gaps, stNum jumps and late messages count in
+    ``capture_lost``, not as anomalies of the publisher.
+    """
     c = dict(events=0, tal_violations=0, sq_gaps=0, sq_lost=0, sq_not_reset=0, sq_repeats=0,
              sq_backwards=0, st_backwards=0, st_jumps=0, st_repeat_diff_data=0, st_late=0,
-             reverted_events=0, restarts=0, conf_rev_changes=0, capture_dups=0)
+             reverted_events=0, restarts=0, conf_rev_changes=0, capture_dups=0, capture_lost=0)
     retrans, steady, tals = [], [], []
     prev = None
     st_max = sq_max = None
@@ -88,7 +93,8 @@ def _publisher(rows) -> dict:
         p_time, p_st, p_sq, p_tal, p_data, p_conf = prev
         dt = time - p_time
         prev = (time, st, sq, tal, data, conf)
-        if p_tal is not None and dt * 1000.0 > p_tal:
+        lost_here = capture_loss is not None and capture_loss(p_time, time)
+        if p_tal is not None and dt * 1000.0 > p_tal and not lost_here:
             c["tal_violations"] += 1
         if conf != p_conf:
             c["conf_rev_changes"] += 1
@@ -105,7 +111,9 @@ def _publisher(rows) -> dict:
             continue
         if d_st > 0:                                   # new state (event)
             c["events"] += 1
-            if d_st > 1:
+            if d_st > 1 and lost_here:
+                c["capture_lost"] += d_st - 1
+            elif d_st > 1:
                 c["st_jumps"] += 1
             if sq not in (0, 1):
                 c["sq_not_reset"] += 1
@@ -128,8 +136,11 @@ def _publisher(rows) -> dict:
             continue
         if d_sq > 0:
             if d_sq > 1 and not (sq_max == _MOD - 1 and sq == 1):   # Ed.2 wraps to 1
-                c["sq_gaps"] += 1
-                c["sq_lost"] += d_sq - 1
+                if lost_here:
+                    c["capture_lost"] += d_sq - 1
+                else:
+                    c["sq_gaps"] += 1
+                    c["sq_lost"] += d_sq - 1
             if p_st == st:
                 if burst is not None and len(burst) < RETRANS_N:
                     burst.append(dt * 1000.0)
@@ -162,7 +173,7 @@ def _publisher(rows) -> dict:
     return c
 
 
-def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
+def goose_streams(table: pd.DataFrame, capture_loss=None) -> pd.DataFrame:
     """One row per GOOSE publisher (source MAC + APPID + gocbRef).
 
     Columns: ``src_mac``, ``appid``, ``gocb_ref``, ``go_id``, ``dat_set``,
@@ -184,10 +195,17 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
     true), ``sim_bit_messages`` (header S bit), ``nds_com_messages``;
     ``capture_dups``; ``malformed``; ``other_src_macs`` (other MACs sending this
     gocbRef/APPID); ``anomalies`` (text, '' when none); ``suspicious``.
+    ``capture_loss``: epoch-second windows ``[(start, end), ...]`` in which the
+    capture dropped frames; gaps across them count in ``capture_lost`` (messages
+    or states the capture missed), not as sqNum gaps, stNum jumps or TAL violations.
     """
     if table is None or len(table) == 0:
         return pd.DataFrame({c: [] for c in GOOSE_STREAM_COLUMNS})
     t = table.reset_index(drop=True)
+    lost = None
+    if capture_loss:
+        from .loss import in_windows
+        lost = lambda a, b: bool(in_windows(np.array([a]), np.array([b]), capture_loss)[0])  # noqa: E731
     keys = ["src_mac", "appid", "gocb_ref"]
     out = []
     for key, grp in t.groupby(keys, sort=False, dropna=False):
@@ -198,7 +216,7 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
                    ok["all_data"].to_numpy(), ok["conf_rev"].to_numpy(dtype=object,
                                                                       na_value=None),
                    ok["t"].to_numpy())
-        c = _publisher(rows)
+        c = _publisher(rows, lost)
         first = grp.iloc[0]
         st = ok["st_num"]
         out.append({
@@ -247,6 +265,8 @@ def _anomalies(r) -> tuple[str, bool]:
         (r.simulation_messages, "messages with simulation/test set", False),
         (r.sim_bit_messages, "frames with the header simulate bit set", False),
         (r.nds_com_messages, "messages with ndsCom (needs commissioning) set", False),
+        (r.capture_lost, "messages or states not seen while the capture dropped frames "
+                         "(capture loss)", False),
         (r.malformed, "malformed messages", False),
     ]
     for count, text, is_sus in rules:

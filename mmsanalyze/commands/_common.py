@@ -40,8 +40,18 @@ def load(args):
     src = args.interface or args.read_file or args.capture
     if not src:
         raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    return read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count,
-                        **live_options(args))
+    cap = read_capture(src, ports=ports_of(args), progress=show_progress(), count=args.count,
+                       **live_options(args))
+    report_capture_stats(cap)
+    return cap
+
+
+def report_capture_stats(cap) -> None:
+    """After a live capture, the kernel's counters on stderr, as dumpcap prints them."""
+    st = getattr(cap, "capture_stats", None)
+    if st:
+        print(f"{cap.name}: {st.get('delivered', cap.frames)} frames captured, "
+              f"{st.get('dropped', 0)} dropped by the kernel", file=sys.stderr)
 
 
 def show_progress() -> bool:

@@ -187,4 +187,4 @@ class GooseCollector:
     def streams(self) -> pd.DataFrame:
         """Per-publisher health table: see :func:`mmsanalyze.analysis.goose.goose_streams`."""
         from ..analysis.goose import goose_streams
-        return goose_streams(self.table())
+        return goose_streams(self.table(), capture_loss=getattr(self, "capture_loss", None))

@@ -35,7 +35,12 @@ __all__ = ["SvCollector", "SV_COLUMNS", "MAX_LAYOUTS_PER_LENGTH", "PACK_EVERY"]
 #: Layouts tried per frame length before the BER walk (most recent first).
 MAX_LAYOUTS_PER_LENGTH = 8
 #: Frames a layout keeps as Python objects before packing them into numpy arrays.
-PACK_EVERY = 1 << 16
+#: Small, so one packing step takes about a millisecond: a live capture must never
+#: stall for long (65,536 frames took 11-24 ms per stream, all streams at once).
+PACK_EVERY = 1 << 12
+#: The first packing of the n-th layout comes PACK_STAGGER * n frames early (modulo
+#: PACK_EVERY), so merging units running in lockstep do not all pack on the same frame.
+PACK_STAGGER = 613
 SIM_BIT = 0x8000
 
 #: Column -> dtype of :meth:`SvCollector.table` ("category" for the repeated strings).
@@ -58,7 +63,7 @@ class _Layout:
     """One frame layout of one stream: constant octets + positions of the variable ones."""
 
     __slots__ = ("l3", "n", "src", "dst", "vlans", "prio", "prefix", "v0", "v1", "inner",
-                 "frames", "ts", "raws", "chunks", "head", "asdus", "sig")
+                 "frames", "ts", "raws", "chunks", "head", "asdus", "sig", "pack_at")
 
     def __init__(self, data, l3, src, dst, vlans, prio, fr: SvFrame):
         self.l3, self.n, self.src, self.dst, self.vlans, self.prio = (
@@ -94,6 +99,7 @@ class _Layout:
         self.ts: list = []
         self.raws: list = []
         self.chunks: list = []   # (frames, ts, matrix) already packed
+        self.pack_at = PACK_EVERY  # frames pending before the next pack (staggered first)
 
     def pack(self) -> None:
         """Move the pending frame numbers, times and slices into numpy arrays.
@@ -149,6 +155,9 @@ class SvCollector:
         self._loose_frames = 0
         self._loose_bytes = 0
         self._cache = None
+        #: ``[(start, end, dropped, ...)]`` windows in which the capture dropped frames
+        #: (set by the reader's owner); gaps there are capture loss, not deletion.
+        self.capture_loss: list = []
 
     # -- input ---------------------------------------------------------------------
 
@@ -169,8 +178,9 @@ class SvCollector:
                         L.ts.append(ts)
                         raws = L.raws
                         raws.append(data[L.v0:L.v1])
-                        if len(raws) >= PACK_EVERY:
+                        if len(raws) >= L.pack_at:
                             L.pack()
+                            L.pack_at = PACK_EVERY
                         return
         self._slow(frame_number, ts, data, l3_offset, src_mac, dst_mac, vlan_ids,
                    vlan_priority)
@@ -188,6 +198,7 @@ class SvCollector:
         L = _Layout(data, l3, src, dst, vlans, prio, fr)
         L = self._by_sig.setdefault(L.sig, L)
         if not L.frames and not L.chunks:
+            L.pack_at = PACK_EVERY - (len(self._layouts) * PACK_STAGGER) % (PACK_EVERY // 2)
             self._layouts.append(L)
         cands = self._by_len.setdefault(L.n, [])
         if L in cands:
@@ -418,7 +429,7 @@ class SvCollector:
     def streams(self) -> pd.DataFrame:
         """Per-stream health table: see :func:`mmsanalyze.analysis.sv.sv_streams`."""
         from ..analysis.sv import sv_streams
-        return sv_streams(self.table())
+        return sv_streams(self.table(), capture_loss=self.capture_loss)
 
 
 def _as_sv(err: DecodeError) -> DecodeError:
