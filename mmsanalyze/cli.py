@@ -45,7 +45,7 @@ def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "j
 #: Subcommands, in help order: each is a module of mmsanalyze.commands with
 #: ``HELP`` (one line), ``register(parser)`` (its options) and ``run(args) -> int``.
 COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "associations", "files",
-            "traffic", "goose", "sv")
+            "traffic", "goose", "sv", "monitor")
 
 
 def _command_module(name: str):

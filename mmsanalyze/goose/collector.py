@@ -146,6 +146,11 @@ class GooseCollector:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def rows(self) -> list:
+        """The message rows as tuples in :data:`GOOSE_COLUMNS` order (no DataFrame:
+        for live monitoring, which folds a second's messages at a time)."""
+        return self._rows
+
     def table(self) -> pd.DataFrame:
         """One row per GOOSE message, in capture order.
 

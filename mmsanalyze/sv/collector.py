@@ -385,6 +385,61 @@ class SvCollector:
         self._cache = (stamp, result)
         return result
 
+    def counters(self) -> tuple[dict, int]:
+        """The smpCnt sequences, cheaply, for live monitoring (no DataFrame).
+
+        Returns ``(streams, malformed)``: ``streams`` maps ``(sv_id, appid, src_mac)`` to
+        ``(frames, times, smp_cnt, smp_synch, sim, smp_rate, smp_mod, bad)`` -- numpy
+        arrays of its well-formed ASDUs in capture order (``smp_synch`` -1 when absent),
+        the header simulate bit of the stream's last frame, smpRate and smpMod as sent,
+        and ``bad`` its malformed ASDUs -- and ``malformed`` is the number of malformed
+        rows that name no stream.
+        """
+        parts: dict = {}
+        for L in self._layouts:
+            m = L.matrix()
+            if m is None:
+                continue
+            f, t, R = m
+            appid, r1, _no_asdu, _length = L.head
+            src = _mac(L.src)
+            for a, (sv_id, _ds, _cr, rate, mod, _gm, s_cnt, _refr, s_syn, _seq) in enumerate(L.asdus):
+                if s_cnt is None:
+                    continue
+                syn = _be(R, s_syn) if s_syn is not None else np.full(len(f), -1, dtype=np.int64)
+                parts.setdefault((sv_id, appid, src), []).append(
+                    (f, np.full(len(f), a), t, _be(R, s_cnt), syn, bool(r1 & SIM_BIT), rate, mod))
+        malformed = 0
+        bad: dict = {}
+        for row in self._loose:
+            ts, frame, src, _dst, _vid, _prio, appid, sim, _no, idx, sv_id = row[:11]
+            cnt, synch, rate, mod = row[12], row[15], row[16], row[17]
+            if row[-2] or cnt is None:
+                if sv_id is None:
+                    malformed += 1
+                else:
+                    key = (sv_id, appid, src)
+                    bad[key] = bad.get(key, 0) + 1
+                    parts.setdefault(key, [])
+                continue
+            one = np.array([frame])
+            parts.setdefault((sv_id, appid, src), []).append(
+                (one, np.array([idx or 0]), np.array([ts]), np.array([cnt], dtype=np.int64),
+                 np.array([-1 if synch is None else synch], dtype=np.int64), bool(sim), rate, mod))
+        streams = {}
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        for key, ps in parts.items():
+            if not ps:
+                streams[key] = (empty_i, empty_f, empty_i, empty_i, False, None, None, bad.get(key, 0))
+                continue
+            f = np.concatenate([p[0] for p in ps])
+            order = np.lexsort((np.concatenate([p[1] for p in ps]), f))
+            streams[key] = (f[order], np.concatenate([p[2] for p in ps])[order],
+                            np.concatenate([p[3] for p in ps]).astype(np.int64)[order],
+                            np.concatenate([p[4] for p in ps]).astype(np.int64)[order],
+                            ps[-1][5], ps[-1][6], ps[-1][7], bad.get(key, 0))
+        return streams, malformed
+
     def __len__(self) -> int:
         return len(self._build()[0])
 
