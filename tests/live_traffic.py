@@ -77,7 +77,7 @@ def write_pcap(path: str, frames: list[bytes], rate: float = 4000.0) -> None:
 
 def tcpreplay(iface: str, path: str, pps: float) -> dict:
     """Replay ``path`` on ``iface`` at ``pps`` frames/s; tcpreplay's own counts."""
-    r = subprocess.run([TCPREPLAY, "-q", "-i", iface, f"--pps={pps}", path],
+    r = subprocess.run([TCPREPLAY, "-q", "-i", iface, f"--pps={pps}", "--pps-multi=16", path],
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"tcpreplay failed: {r.stderr.strip()}")

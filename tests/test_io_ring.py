@@ -18,6 +18,8 @@ from mmsanalyze import read_capture
 from mmsanalyze.io import open_live
 from mmsanalyze.io.ring import RingReader
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(not lt.can_replay(), reason="needs root, tcpreplay and ../shared")]
 
@@ -79,14 +81,14 @@ def test_forced_kernel_drops_are_capture_loss_not_deletion(tmp_path):
     streams then go on (a second burst while the capture reads), so each has a hole in
     its smpCnt sequence.  That is a capture-loss finding, the missing smpCnts are
     ``capture_lost``, and nothing calls them loss on the wire, a deletion or suspicious."""
-    # 8 merging units in lockstep; the 2 MiB ring holds about 9,000 frames, so the first
+    # 8 merging units in lockstep; a 2 MiB ring holds about 9,000 frames, so the first
     # burst (8 x 2,600) loses about 1,450 samples per stream: less than half the smpCnt
     # wrap (4,000), so the hole is measurable from smpCnt alone
     streams, per, head = 8, 3100, 2600
     frames = lt.interleave(streams, per)
     first, second = frames[:streams * head], frames[streams * head:]
     with veth_pair("rd") as (tx, rx):
-        reader = RingReader(rx, bpf_filter="ether proto 0x88ba", buffer_mb=1, timeout=10.0)
+        reader = RingReader(rx, bpf_filter="ether proto 0x88ba", buffer_mb=2, timeout=10.0)
         lt.burst(tx, first)                       # ~3 MB, nobody reads: the 2 MiB ring drops
         result = {}
         th = threading.Thread(target=lambda: result.setdefault("cap", read_capture(reader)))
@@ -161,3 +163,52 @@ def test_load_three_streams_past_the_packing_mark(tmp_path):
         assert r["asdus"] == per, r
         assert r["lost_samples"] == 0 and r["duplicates"] == 0 and r["out_of_order"] == 0
         assert r["capture_lost"] == 0 and not r["suspicious"]
+
+
+@pytest.mark.slow
+def test_mms_at_ten_thousand_pdus_per_second(tmp_path):
+    """A real read-polling session replicated to ~55,000 MMS PDUs, replayed at about
+    10,000 PDUs/s: ``pdus -i`` and ``transactions -i`` see every PDU and every
+    transaction the same file gives offline, with no kernel drops."""
+    import json
+    import subprocess
+    import sys
+    sys.path.insert(0, os.path.join(REPO, "bench"))
+    from replicate import replicate
+    src = lt.public.path("mms_emre_read_polling.pcap")
+    pcap = str(tmp_path / "polling.pcap")
+    replicate(src, pcap, 62_000)
+    offline = subprocess.run([sys.executable, "-m", "mmsanalyze", "pdus", pcap, "--format", "jsonl"],
+                             capture_output=True, text=True, cwd=REPO, check=True).stdout.splitlines()
+    offline_tx = json.loads(subprocess.run([sys.executable, "-m", "mmsanalyze", "transactions", pcap,
+                                            "--format", "json"], capture_output=True, text=True,
+                                           cwd=REPO, check=True).stdout)
+    seconds = len(offline) / 10_000
+    pps = 62_000 / seconds
+    with veth_pair("rm") as (tx, rx):
+        # one capture at a time (two would share the 2 cores); output into files, so a
+        # full pipe never stalls the capture
+        outs, procs = [], []
+        for cmd, fmt in (("pdus", "jsonl"), ("transactions", "json")):
+            path = tmp_path / f"{cmd}.out"
+            with open(path, "w") as fh:
+                p = subprocess.Popen([sys.executable, "-m", "mmsanalyze", cmd, "-i", rx, "-f", "tcp port 102",
+                                      "-a", "duration:25", "--format", fmt],
+                                     stdout=fh, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                time.sleep(8)
+                sent = lt.tcpreplay(tx, pcap, pps)
+                assert sent["sent"] == 62_000 and sent["failed"] == 0
+                err = p.communicate(timeout=120)[1]
+            procs.append(p)
+            outs.append((path.read_text(), err))
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert "0 dropped by the kernel" in err, err
+    live_pdus = outs[0][0].splitlines()
+    assert len(live_pdus) == len(offline) > 50_000
+    key = lambda line: (lambda d: (d["stream"], d["pdu"], d["service"], d["invoke_id"]))(json.loads(line))  # noqa: E731
+    assert [key(x) for x in live_pdus] == [key(x) for x in offline]
+    live_tx = json.loads(outs[1][0])
+    assert len(live_tx) == len(offline_tx)
+    assert sorted((t["status"], t["service"]) for t in live_tx) == \
+        sorted((t["status"], t["service"]) for t in offline_tx)
