@@ -37,8 +37,9 @@ def read_capture(source, ports=(102,), progress: bool = False, count: int | None
 
     Args:
         source: pcap / pcapng file (optionally gzip-compressed), a binary file object,
-            an interface name for a live capture (then give ``count``), or a list of
-            capture files read as one capture (rotated files, ordered by first frame time).
+            an interface name for a live capture (then give ``count`` or a ``timeout``), a list
+            of capture files read as one capture (rotated files, ordered by first frame time),
+            or an open reader (:func:`mmsanalyze.io.open_live`, ``open_capture``).
         ports: TCP ports carrying ISO-on-TCP (TPKT); 102 is always included.
         progress: draw a progress bar on stderr (only when stderr is a terminal).
         count: stop after this many frames.
@@ -163,9 +164,20 @@ class Capture:
         try:
             self._read(reader, count, bar)
         finally:
+            before = len(getattr(reader, "findings", ()))
             reader.close()
             if bar is not None:
                 bar.close()
+        # a live reader reports what the kernel dropped when it closes
+        self.pipeline_findings.extend(list(getattr(reader, "findings", []))[before:])
+        stats = getattr(reader, "stats", None)
+        #: live captures: {"received", "dropped", "delivered", ...} kernel counters, else None
+        self.capture_stats = stats() if callable(stats) else None
+        #: live captures: windows (start, end, dropped, frame) in which frames were dropped
+        self.capture_loss = list(getattr(reader, "loss_events", []))
+        for c in (self.goose_collector, self.sv_collector):
+            if c is not None:
+                c.capture_loss = self.capture_loss
 
     # -- the one pass -------------------------------------------------------------
     def _read(self, reader, count, bar) -> None:

@@ -70,6 +70,11 @@ def _add_source(p: argparse.ArgumentParser) -> None:
                    help="live capture filter (tcpdump syntax), e.g. 'tcp port 102 or ether proto 0x88b8'")
     p.add_argument("-a", dest="autostop", metavar="duration:SEC",
                    help="live capture: stop after SEC seconds (tshark's -a duration:SEC)")
+    p.add_argument("-B", dest="buffer_mb", type=float, metavar="MB",
+                   help="live capture: kernel ring buffer size in MiB (dumpcap's -B; default 64)")
+    p.add_argument("--backend", choices=("ring", "socket", "scapy"),
+                   help="live capture backend: ring (TPACKET_V3, Linux default), socket "
+                        "(recvmsg per frame), scapy (libpcap; the default where AF_PACKET is missing)")
     p.add_argument("--port", type=port_number, action="append", default=[], metavar="N",
                    help="also decode TPKT/ISO on TCP port N (repeatable), like tshark -d tcp.port==N,tpkt")
     p.add_argument("-d", dest="decode_as", action="append", default=[], metavar="tcp.port==N,tpkt",
@@ -87,7 +92,7 @@ def _add_format(p: argparse.ArgumentParser, formats=("table", "jsonl", "csv", "j
 #: ``HELP`` (one line), ``register(parser)`` (its options) and ``run(args) -> int``.
 COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "associations", "files",
             "traffic", "goose", "sv", "controls", "verify", "modes", "scl", "scl-check", "security", "split",
-            "batch", "query")
+            "batch", "query", "monitor")
 
 
 def _command_module(name: str):
@@ -180,6 +185,10 @@ def live_options(args) -> dict:
     opts = {}
     if getattr(args, "capture_filter", None):
         opts["bpf_filter"] = args.capture_filter
+    if getattr(args, "buffer_mb", None) is not None:
+        opts["buffer_mb"] = args.buffer_mb
+    if getattr(args, "backend", None):
+        opts["backend"] = args.backend
     spec = getattr(args, "autostop", None)
     if spec:
         key, _, val = spec.partition(":")

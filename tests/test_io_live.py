@@ -13,6 +13,7 @@ import pytest
 
 from mmsanalyze.errors import CaptureError
 from mmsanalyze.io import CaptureReader, LiveReader, open_live, open_source
+from mmsanalyze.io.ring import RingReader
 from mmsanalyze.io.live import compile_bpf, is_interface
 from mmsanalyze.net.link import parse_link
 
@@ -77,7 +78,10 @@ def test_compile_bpf():
 @root_only
 def test_open_source_interface():
     with open_source("lo", timeout=0.1) as rd:
-        assert isinstance(rd, LiveReader) and rd.linktypes == {1} and rd.format == "live"
+        # the default live backend on Linux is the TPACKET_V3 ring
+        assert isinstance(rd, RingReader) and rd.linktypes == {1} and rd.format == "live"
+    with open_source("lo", timeout=0.1, backend="socket") as rd:
+        assert isinstance(rd, LiveReader) and rd.backend == "socket"
 
 
 @pytest.mark.root

@@ -55,7 +55,7 @@ GOOSE_STREAM_COLUMNS = [
     "st_jumps", "st_repeat_diff_data", "st_late", "reverted_events", "restarts",
     "conf_rev_changes",
     "simulation_messages", "sim_bit_messages", "nds_com_messages", "capture_dups",
-    "malformed", "other_src_macs", "foreign_frames", "anomalies", "suspicious",
+    "capture_lost", "malformed", "other_src_macs", "foreign_frames", "anomalies", "suspicious",
 ]
 #: Frame numbers listed in ``foreign_frames`` per publisher (the count is in ``anomalies``).
 MAX_FOREIGN_LISTED = 20
@@ -86,81 +86,104 @@ def _heartbeat(in_state, steady) -> float:
     return statistics.median(steady) if steady else np.nan
 
 
-def _publisher(rows) -> dict:
-    """Walk one publisher's messages (tuples in capture order) -> counters."""
-    c = dict(events=0, tal_violations=0, sq_gaps=0, sq_lost=0, sq_not_reset=0, sq_repeats=0,
-             sq_backwards=0, st_backwards=0, st_jumps=0, st_repeat_diff_data=0, st_late=0,
-             reverted_events=0, restarts=0, conf_rev_changes=0, capture_dups=0)
-    retrans, steady, tals = [], [], []
-    in_state, prev_in_state = [], None     # (interval ms, previous interval of the same state)
-    prev = None
-    st_max = sq_max = None
-    state_data = state_t = None   # allData / t of the newest state's first message
-    before_data = None            # allData of the state before the newest one
-    state_time = None             # arrival of the newest state's first message
-    burst = None                  # intervals collected after the latest event
-    pending, pending_data = 0, None   # messages of this state carrying other data
-    for (time, st, sq, tal, data, conf, t) in rows:
-        if tal is not None:
-            tals.append(tal)
-        if prev is None:
-            st_max, sq_max, state_data, state_t = st, sq, data, t
-            prev = (time, st, sq, tal, data, conf)
-            continue
-        p_time, p_st, p_sq, p_tal, p_data, p_conf = prev
+class PublisherSequence:
+    """One publisher's stNum/sqNum/allData sequence, walked a message at a time.
+
+    :func:`goose_streams` feeds a capture's messages in order; the live monitor
+    (:mod:`mmsanalyze.monitor`) feeds them as they arrive, so both judge a publisher
+    by the same rules.  ``capture_loss(t_from, t_to)`` tells whether the capture itself
+    dropped frames between two arrivals; such sqNum gaps, stNum jumps and late
+    messages count in ``capture_lost``, not as anomalies of the publisher.
+    ``keep_intervals=False`` keeps no retransmission/heartbeat interval lists
+    (bounded memory for a live capture; their columns are then NaN).
+    """
+
+    def __init__(self, capture_loss=None, keep_intervals: bool = True):
+        self.c = dict(events=0, tal_violations=0, sq_gaps=0, sq_lost=0, sq_not_reset=0,
+                      sq_repeats=0, sq_backwards=0, st_backwards=0, st_jumps=0,
+                      st_repeat_diff_data=0, st_late=0, reverted_events=0, restarts=0,
+                      conf_rev_changes=0, capture_dups=0, capture_lost=0)
+        self.capture_loss = capture_loss
+        self.keep = keep_intervals
+        self.retrans, self.steady, self.tals = [], [], []
+        self.in_state, self.prev_in_state = [], None   # (interval ms, previous interval of the state)
+        self.prev = None
+        self.st_max = self.sq_max = None
+        self.state_data = self.state_t = None   # allData / t of the newest state's first message
+        self.before_data = None                 # allData of the state before the newest one
+        self.state_time = None                  # arrival of the newest state's first message
+        self.burst = None                       # intervals collected after the latest event
+        self.pending, self.pending_data = 0, None   # messages of this state carrying other data
+
+    def feed(self, time, st, sq, tal, data, conf, t) -> None:
+        """One message (arrival time, stNum, sqNum, TAL ms, allData, confRev, t)."""
+        c = self.c
+        if tal is not None and self.keep:
+            self.tals.append(tal)
+        if self.prev is None:
+            self.st_max, self.sq_max, self.state_data, self.state_t = st, sq, data, t
+            self.prev = (time, st, sq, tal, data, conf)
+            return
+        p_time, p_st, p_sq, p_tal, p_data, p_conf = self.prev
         dt = time - p_time
-        prev = (time, st, sq, tal, data, conf)
-        if p_tal is not None and dt * 1000.0 > p_tal:
+        self.prev = (time, st, sq, tal, data, conf)
+        lost_here = self.capture_loss is not None and self.capture_loss(p_time, time)
+        if p_tal is not None and dt * 1000.0 > p_tal and not lost_here:
             c["tal_violations"] += 1
         if conf != p_conf:
             c["conf_rev_changes"] += 1
-        d_st = _fwd(st_max, st)
-        d_sq = _fwd(sq_max, sq) if d_st == 0 else 0
-        if (d_st < 0 or d_sq < 0) and st <= 1 and sq <= 1 and t != state_t:
+        d_st = _fwd(self.st_max, st)
+        d_sq = _fwd(self.sq_max, sq) if d_st == 0 else 0
+        if (d_st < 0 or d_sq < 0) and st <= 1 and sq <= 1 and t != self.state_t:
             # stNum/sqNum back at their initial values with a new t: the publisher
             # restarted (IEC 61850-7-2 18.2.3.5); follow the new sequence
             c["restarts"] += 1
-            c["st_repeat_diff_data"] += pending
-            pending = 0
-            st_max, sq_max, state_data, state_t, state_time = st, sq, data, t, time
-            before_data, burst, prev_in_state = None, [], None
-            continue
+            c["st_repeat_diff_data"] += self.pending
+            self.pending = 0
+            self.st_max, self.sq_max, self.state_data, self.state_t, self.state_time = st, sq, data, t, time
+            self.before_data, self.burst, self.prev_in_state = None, [], None
+            return
         if d_st > 0:                                   # new state (event)
             c["events"] += 1
-            if d_st > 1:
+            if d_st > 1 and lost_here:
+                c["capture_lost"] += d_st - 1
+            elif d_st > 1:
                 c["st_jumps"] += 1
             if sq not in (0, 1):
                 c["sq_not_reset"] += 1
-            if (before_data is not None and data == before_data and data != state_data
-                    and state_time is not None and time - state_time <= REVERT_WINDOW_S):
+            if (self.before_data is not None and data == self.before_data and data != self.state_data
+                    and self.state_time is not None and time - self.state_time <= REVERT_WINDOW_S):
                 c["reverted_events"] += 1
-            if pending:
+            if self.pending:
                 # data changed under the old stNum and the new state carries it: the
                 # publisher incremented stNum late (a device quirk, not an attack)
-                c["st_late" if data == pending_data else "st_repeat_diff_data"] += pending
-                pending = 0
-            if burst:
-                retrans.append(burst)
-            burst = []
-            prev_in_state = None
-            before_data, state_data, state_t, state_time = state_data, data, t, time
-            st_max, sq_max = st, sq
-            continue
+                c["st_late" if data == self.pending_data else "st_repeat_diff_data"] += self.pending
+                self.pending = 0
+            if self.burst and self.keep:
+                self.retrans.append(self.burst)
+            self.burst = []
+            self.prev_in_state = None
+            self.before_data, self.state_data, self.state_t, self.state_time = self.state_data, data, t, time
+            self.st_max, self.sq_max = st, sq
+            return
         if d_st < 0:
             c["st_backwards"] += 1
-            continue
+            return
         if d_sq > 0:
-            if d_sq > 1 and not (sq_max == _MOD - 1 and sq == 1):   # Ed.2 wraps to 1
-                c["sq_gaps"] += 1
-                c["sq_lost"] += d_sq - 1
-            if p_st == st:
-                in_state.append((dt * 1000.0, prev_in_state))
-                prev_in_state = dt * 1000.0
-                if burst is not None and len(burst) < RETRANS_N:
-                    burst.append(dt * 1000.0)
-                elif p_sq >= RETRANS_N or burst is None:
-                    steady.append(dt * 1000.0)
-            sq_max = sq
+            if d_sq > 1 and not (self.sq_max == _MOD - 1 and sq == 1):   # Ed.2 wraps to 1
+                if lost_here:
+                    c["capture_lost"] += d_sq - 1
+                else:
+                    c["sq_gaps"] += 1
+                    c["sq_lost"] += d_sq - 1
+            if p_st == st and self.keep:
+                self.in_state.append((dt * 1000.0, self.prev_in_state))
+                self.prev_in_state = dt * 1000.0
+                if self.burst is not None and len(self.burst) < RETRANS_N:
+                    self.burst.append(dt * 1000.0)
+                elif p_sq >= RETRANS_N or self.burst is None:
+                    self.steady.append(dt * 1000.0)
+            self.sq_max = sq
         elif d_sq == 0:
             if data == p_data and p_st == st and p_sq == sq and dt <= CAPTURE_DUP_S:
                 c["capture_dups"] += 1
@@ -168,26 +191,37 @@ def _publisher(rows) -> dict:
                 c["sq_repeats"] += 1
         else:
             c["sq_backwards"] += 1
-        if data != state_data:
-            pending += 1
-            pending_data = data
-        elif pending:
+        if data != self.state_data:
+            self.pending += 1
+            self.pending_data = data
+        elif self.pending:
             # back to the state's data under the same stNum: the other data was foreign
-            c["st_repeat_diff_data"] += pending
-            pending = 0
-    c["st_repeat_diff_data"] += pending
-    if burst:
-        retrans.append(burst)
-    flat = [x for b in retrans for x in b]
-    c["retrans_ms"] = retrans
-    c["retrans_min_ms"] = min(flat) if flat else np.nan
-    c["retrans_median_ms"] = statistics.median(flat) if flat else np.nan
-    c["heartbeat_ms"] = _heartbeat(in_state, steady)
-    c["tal_ms"] = statistics.mode(tals) if tals else None
-    return c
+            c["st_repeat_diff_data"] += self.pending
+            self.pending = 0
+
+    def counters(self) -> dict:
+        """The counters so far (the columns of :func:`goose_streams` this class owns)."""
+        c = dict(self.c)
+        c["st_repeat_diff_data"] += self.pending
+        retrans = self.retrans + ([self.burst] if self.burst else [])
+        flat = [x for b in retrans for x in b]
+        c["retrans_ms"] = retrans
+        c["retrans_min_ms"] = min(flat) if flat else np.nan
+        c["retrans_median_ms"] = statistics.median(flat) if flat else np.nan
+        c["heartbeat_ms"] = _heartbeat(self.in_state, self.steady)
+        c["tal_ms"] = statistics.mode(self.tals) if self.tals else None
+        return c
 
 
-def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
+def _publisher(rows, capture_loss=None) -> dict:
+    """Walk one publisher's messages (tuples in capture order) -> counters."""
+    seq = PublisherSequence(capture_loss)
+    for row in rows:
+        seq.feed(*row)
+    return seq.counters()
+
+
+def goose_streams(table: pd.DataFrame, capture_loss=None) -> pd.DataFrame:
     """One row per GOOSE publisher (source MAC + APPID + gocbRef).
 
     Columns: ``src_mac``, ``appid``, ``gocb_ref``, ``go_id``, ``dat_set``,
@@ -212,10 +246,17 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
     gocbRef/APPID); ``foreign_frames`` (frames of a sequence interleaved with the
     publisher's own -- the injected ones, see :func:`attribute_frames`; at most
     MAX_FOREIGN_LISTED); ``anomalies`` (text, '' when none); ``suspicious``.
+    ``capture_loss``: epoch-second windows ``[(start, end), ...]`` in which the
+    capture dropped frames; gaps across them count in ``capture_lost`` (messages
+    or states the capture missed), not as sqNum gaps, stNum jumps or TAL violations.
     """
     if table is None or len(table) == 0:
         return pd.DataFrame({c: [] for c in GOOSE_STREAM_COLUMNS})
     t = table.reset_index(drop=True)
+    lost = None
+    if capture_loss:
+        from .loss import in_windows
+        lost = lambda a, b: bool(in_windows(np.array([a]), np.array([b]), capture_loss)[0])  # noqa: E731
     keys = ["src_mac", "appid", "gocb_ref"]
     out = []
     for key, grp in t.groupby(keys, sort=False, dropna=False):
@@ -226,7 +267,7 @@ def goose_streams(table: pd.DataFrame) -> pd.DataFrame:
                    ok["all_data"].to_numpy(), ok["conf_rev"].to_numpy(dtype=object,
                                                                       na_value=None),
                    ok["t"].to_numpy())
-        c = _publisher(rows)
+        c = _publisher(rows, lost)
         foreign, _, _ = attribute_frames(ok["st_num"].to_numpy(dtype=np.float64),
                                          ok["sq_num"].to_numpy(dtype=np.float64))
         foreign_frames = [int(f) for f in ok["frame"].to_numpy()[foreign]]
@@ -283,6 +324,8 @@ def _anomalies(r) -> tuple[str, bool]:
         (r.simulation_messages, "messages with simulation/test set", False),
         (r.sim_bit_messages, "frames with the header simulate bit set", False),
         (r.nds_com_messages, "messages with ndsCom (needs commissioning) set", False),
+        (r.capture_lost, "messages or states not seen while the capture dropped frames "
+                         "(capture loss)", False),
         (r.malformed, "malformed messages", False),
     ]
     for count, text, is_sus in rules:

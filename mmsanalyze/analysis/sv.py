@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .loss import in_windows
+
 from .l2 import other_src_macs
 
 __all__ = ["sv_streams", "infer_wrap", "plot_sv_intervals", "SV_STREAM_COLUMNS",
@@ -39,9 +41,9 @@ NOMINAL_FREQUENCIES = (50, 60)
 SV_STREAM_COLUMNS = [
     "sv_id", "appid", "src_mac", "dst_mac", "vlan_id", "frames", "asdus", "first_time",
     "last_time", "rate", "smp_rate", "smp_mod", "wrap", "conf_revs", "smp_synch_states",
-    "lost_samples", "gaps", "max_gap", "duplicates", "out_of_order", "interval_mean_us",
-    "interval_std_us", "interval_max_us", "sim_frames", "malformed", "other_src_macs",
-    "anomalies", "suspicious",
+    "lost_samples", "gaps", "max_gap", "capture_lost", "duplicates", "out_of_order",
+    "interval_mean_us", "interval_std_us", "interval_max_us", "sim_frames", "malformed",
+    "other_src_macs", "anomalies", "suspicious",
 ]
 
 
@@ -91,7 +93,7 @@ def _distinct(g: np.ndarray, values: np.ndarray, n: int) -> list:
     return out
 
 
-def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
+def sv_streams(table: pd.DataFrame, capture_loss=None) -> pd.DataFrame:
     """One row per SV stream (svID + APPID + source MAC).
 
     Columns: ``sv_id``, ``appid``, ``src_mac``, ``dst_mac``, ``vlan_id``;
@@ -106,6 +108,13 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     rows; ``other_src_macs`` other MACs publishing the same svID+APPID;
     ``anomalies`` (text, '' when none) and ``suspicious`` (injection / deletion /
     spoofing signs).
+
+    ``capture_loss``: ``[(start, end), ...]`` epoch-second windows in which the
+    capture itself dropped frames (a live capture's kernel drops, see
+    :attr:`mmsanalyze.io.ring.RingReader.loss_events`).  A gap whose interval
+    overlaps one is counted in ``capture_lost`` (samples the capture lost) instead
+    of ``lost_samples``/``gaps``/``max_gap``: capture loss is never reported as an
+    outage, a deletion or an attack.
     """
     if table is None or len(table) == 0:
         return pd.DataFrame({c: [] for c in SV_STREAM_COLUMNS})
@@ -144,10 +153,10 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
     # the running maximum keeps an interleaved older sequence from also counting
     # as losses when the publisher's own sequence resumes.
     if valid.all():
-        gv, cv = g, cnt
+        gv, cv, tv = g, cnt, t
     else:
         vi = np.flatnonzero(valid)
-        gv, cv = g[vi], cnt[vi]
+        gv, cv, tv = g[vi], cnt[vi], t[vi]
     same = gv[1:] == gv[:-1]
     w = wrap[gv[1:]] if n > 1 else wrap[0]
     # smpCnt < wrap, so a raw difference is in (-wrap, wrap): one add/subtract
@@ -174,6 +183,11 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
         jump = np.zeros(0, dtype=np.int64)
         dup = back = gap = np.zeros(0, dtype=bool)
     gs = gv[1:]
+    by_capture = gap & in_windows(tv[:-1], tv[1:], capture_loss) if capture_loss else \
+        np.zeros(len(gap), dtype=bool)
+    capture_lost = np.bincount(gs, weights=np.where(by_capture, jump - 1, 0),
+                               minlength=n).astype(np.int64)
+    gap = gap & ~by_capture
     duplicates = np.bincount(gs, weights=dup, minlength=n).astype(np.int64)
     out_of_order = np.bincount(gs, weights=back, minlength=n).astype(np.int64)
     gaps = np.bincount(gs, weights=gap, minlength=n).astype(np.int64)
@@ -222,7 +236,8 @@ def sv_streams(table: pd.DataFrame) -> pd.DataFrame:
         "wrap": wrap,
         "conf_revs": _distinct(g, col("conf_rev").astype(np.int64), n),
         "smp_synch_states": _distinct(g, col("smp_synch").astype(np.int64), n),
-        "lost_samples": lost, "gaps": gaps, "max_gap": max_gap, "duplicates": duplicates,
+        "lost_samples": lost, "gaps": gaps, "max_gap": max_gap, "capture_lost": capture_lost,
+        "duplicates": duplicates,
         "out_of_order": out_of_order, "interval_mean_us": mean_dt, "interval_std_us": std_dt,
         "interval_max_us": max_dt, "sim_frames": sim_frames, "malformed": malformed,
     })
@@ -253,6 +268,9 @@ def _anomalies(r) -> tuple[str, bool]:
         suspicious = True
     if r.lost_samples:
         notes.append(f"{r.lost_samples} samples lost in {r.gaps} gaps")
+    if r.capture_lost:
+        notes.append(f"{r.capture_lost} samples not seen while the capture dropped frames "
+                     "(capture loss, not loss on the wire)")
     if r.duplicates:
         notes.append(f"{r.duplicates} duplicate smpCnt")
     if len(r.conf_revs) > 1:

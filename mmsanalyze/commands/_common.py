@@ -117,8 +117,18 @@ def load(args):
             from ..store import open_store
             return open_store(files[0]).as_capture()
     reader = open_reader(args)
-    return read_capture(reader, ports=ports_of(args), progress=show_progress(), count=args.count,
-                        scl=getattr(args, "scl", None))
+    cap = read_capture(reader, ports=ports_of(args), progress=show_progress(), count=args.count,
+                       scl=getattr(args, "scl", None))
+    report_capture_stats(cap)
+    return cap
+
+
+def report_capture_stats(cap) -> None:
+    """After a live capture, the kernel's counters on stderr, as dumpcap prints them."""
+    st = getattr(cap, "capture_stats", None)
+    if st:
+        print(f"{cap.name}: {st.get('delivered', cap.frames)} frames captured, "
+              f"{st.get('dropped', 0)} dropped by the kernel", file=sys.stderr)
 
 
 #: What the link layer understands (for the "unsupported link type" message).

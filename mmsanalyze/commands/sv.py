@@ -17,7 +17,8 @@ from ._common import add_table_options, emit, load, plot_done
 
 HELP = "Sampled Values streams: rate, smpCnt continuity, timing (--list: every ASDU)"
 
-STREAMS = ("sv_id", "appid", "src_mac", "asdus", "rate", "smp_rate", "lost_samples", "gaps", "duplicates",
+STREAMS = ("sv_id", "appid", "src_mac", "asdus", "rate", "smp_rate", "lost_samples", "gaps", "capture_lost",
+           "duplicates",
            "out_of_order", "interval_mean_us", "interval_max_us", "anomalies", "suspicious")
 LIST = ("frame", "time", "src_mac", "appid", "sv_id", "smp_cnt", "conf_rev", "smp_synch", "malformed")
 RMS = ("stream", "sv_id", "cycle", "time", "samples", "ia", "ib", "ic", "in", "va", "vb", "vc", "vn")

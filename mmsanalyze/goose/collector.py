@@ -173,6 +173,11 @@ class GooseCollector:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def rows(self) -> list:
+        """The message rows as tuples in :data:`GOOSE_COLUMNS` order (no DataFrame:
+        for live monitoring, which folds a second's messages at a time)."""
+        return self._rows
+
     def table(self) -> pd.DataFrame:
         """One row per GOOSE message, in capture order.
 
@@ -215,7 +220,7 @@ class GooseCollector:
     def streams(self) -> pd.DataFrame:
         """Per-publisher health table: see :func:`mmsanalyze.analysis.goose.goose_streams`."""
         from ..analysis.goose import goose_streams
-        return goose_streams(self.table())
+        return goose_streams(self.table(), capture_loss=getattr(self, "capture_loss", None))
 
 
 def _decode_pdu(buf, off: int, end: int, rec: dict, notes: list):

@@ -66,8 +66,8 @@ def open_source(source, **live_options):
     object), else as a live interface if it names one; else :class:`CaptureError`.
 
     ``live_options`` (``bpf_filter``, ``snaplen``, ``count``, ``timeout``,
-    ``promisc``) apply to interfaces only.  A list or tuple of paths is read as one
-    capture (rotated files, ordered by first frame time: :mod:`.multi`).
+    ``promisc``, ``backend``, ``buffer_mb``) apply to interfaces only.  A list or tuple of
+    paths is read as one capture (rotated files, ordered by first frame time: :mod:`.multi`).
     """
     if isinstance(source, (list, tuple)):
         from .multi import open_multi
@@ -108,10 +108,20 @@ def compile_bpf(expression: str, interface: str | None = None) -> list[tuple[int
     return prog
 
 
+#: Live capture backends: ``ring`` (TPACKET_V3 memory-mapped ring, Linux; the default),
+#: ``socket`` (one recvmsg per frame, Linux), ``scapy`` (libpcap through scapy: any OS).
+BACKENDS = ("ring", "socket", "scapy")
+
+
+def default_backend() -> str:
+    """``ring`` where ``AF_PACKET`` exists (Linux), else ``scapy``."""
+    return "ring" if hasattr(socket, "AF_PACKET") else "scapy"
+
+
 def open_live(interface: str, bpf_filter: str | None = None, snaplen: int = MAX_CAPLEN,
               count: int | None = None, timeout: float | None = None,
-              promisc: bool = True) -> "LiveReader":
-    """Capture live from ``interface`` (Linux ``AF_PACKET``; needs root).
+              promisc: bool = True, backend: str | None = None, buffer_mb: float | None = None):
+    """Capture live from ``interface`` (needs root or CAP_NET_RAW).
 
     Args:
         interface: interface name (as in ``/sys/class/net``).
@@ -122,12 +132,25 @@ def open_live(interface: str, bpf_filter: str | None = None, snaplen: int = MAX_
             :meth:`LiveReader.close`; checked every POLL_INTERVAL).
         promisc: put the interface in promiscuous mode while capturing (needed
             to see multicast GOOSE / SV not addressed to this host).
+        backend: one of :data:`BACKENDS` (None: :func:`default_backend`).
+        buffer_mb: ring size in MiB for the ``ring`` backend (dumpcap's ``-B``;
+            default :data:`~.ring.DEFAULT_BUFFER_MB`).
 
     Raises:
         CaptureError: unknown interface, no permission, unsupported hardware
             type, bad filter.
     """
-    return LiveReader(interface, bpf_filter, snaplen, count, timeout, promisc)
+    backend = backend or default_backend()
+    if backend == "ring":
+        from .ring import DEFAULT_BUFFER_MB, RingReader
+        return RingReader(interface, bpf_filter, snaplen, count, timeout, promisc,
+                          DEFAULT_BUFFER_MB if buffer_mb is None else buffer_mb)
+    if backend == "scapy":
+        from .scapy_live import ScapyReader
+        return ScapyReader(interface, bpf_filter, snaplen, count, timeout, promisc)
+    if backend == "socket":
+        return LiveReader(interface, bpf_filter, snaplen, count, timeout, promisc)
+    raise CaptureError(f"unknown capture backend {backend!r} (choose from {', '.join(BACKENDS)})")
 
 
 class LiveReader:
@@ -143,6 +166,7 @@ class LiveReader:
             raise CaptureError(f"{interface!r}: no such network interface")
         self.name = interface
         self.format = "live"
+        self.backend = "socket"
         self.findings: list = []
         self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
         self.count, self.timeout = count, timeout

@@ -35,7 +35,12 @@ __all__ = ["SvCollector", "SV_COLUMNS", "MAX_LAYOUTS_PER_LENGTH", "PACK_EVERY"]
 #: Layouts tried per frame length before the BER walk (most recent first).
 MAX_LAYOUTS_PER_LENGTH = 8
 #: Frames a layout keeps as Python objects before packing them into numpy arrays.
-PACK_EVERY = 1 << 16
+#: Small, so one packing step takes about a millisecond: a live capture must never
+#: stall for long (65,536 frames took 11-24 ms per stream, all streams at once).
+PACK_EVERY = 1 << 12
+#: The first packing of the n-th layout comes PACK_STAGGER * n frames early (modulo
+#: PACK_EVERY), so merging units running in lockstep do not all pack on the same frame.
+PACK_STAGGER = 613
 SIM_BIT = 0x8000
 
 #: Column -> dtype of :meth:`SvCollector.table` ("category" for the repeated strings).
@@ -58,7 +63,7 @@ class _Layout:
     """One frame layout of one stream: constant octets + positions of the variable ones."""
 
     __slots__ = ("l3", "n", "src", "dst", "vlans", "prio", "prefix", "v0", "v1", "inner",
-                 "frames", "ts", "raws", "chunks", "head", "asdus", "sig")
+                 "frames", "ts", "raws", "chunks", "head", "asdus", "sig", "pack_at")
 
     def __init__(self, data, l3, src, dst, vlans, prio, fr: SvFrame):
         self.l3, self.n, self.src, self.dst, self.vlans, self.prio = (
@@ -94,6 +99,7 @@ class _Layout:
         self.ts: list = []
         self.raws: list = []
         self.chunks: list = []   # (frames, ts, matrix) already packed
+        self.pack_at = PACK_EVERY  # frames pending before the next pack (staggered first)
 
     def pack(self) -> None:
         """Move the pending frame numbers, times and slices into numpy arrays.
@@ -149,6 +155,9 @@ class SvCollector:
         self._loose_frames = 0
         self._loose_bytes = 0
         self._cache = None
+        #: ``[(start, end, dropped, ...)]`` windows in which the capture dropped frames
+        #: (set by the reader's owner); gaps there are capture loss, not deletion.
+        self.capture_loss: list = []
 
     # -- input ---------------------------------------------------------------------
 
@@ -169,8 +178,9 @@ class SvCollector:
                         L.ts.append(ts)
                         raws = L.raws
                         raws.append(data[L.v0:L.v1])
-                        if len(raws) >= PACK_EVERY:
+                        if len(raws) >= L.pack_at:
                             L.pack()
+                            L.pack_at = PACK_EVERY
                         return
         self._slow(frame_number, ts, data, l3_offset, src_mac, dst_mac, vlan_ids,
                    vlan_priority)
@@ -191,6 +201,7 @@ class SvCollector:
         L = _Layout(data, l3, src, dst, vlans, prio, fr)
         L = self._by_sig.setdefault(L.sig, L)
         if not L.frames and not L.chunks:
+            L.pack_at = PACK_EVERY - (len(self._layouts) * PACK_STAGGER) % (PACK_EVERY // 2)
             self._layouts.append(L)
         cands = self._by_len.setdefault(L.n, [])
         if L in cands:
@@ -381,6 +392,61 @@ class SvCollector:
         self._cache = (stamp, result)
         return result
 
+    def counters(self) -> tuple[dict, int]:
+        """The smpCnt sequences, cheaply, for live monitoring (no DataFrame).
+
+        Returns ``(streams, malformed)``: ``streams`` maps ``(sv_id, appid, src_mac)`` to
+        ``(frames, times, smp_cnt, smp_synch, sim, smp_rate, smp_mod, bad)`` -- numpy
+        arrays of its well-formed ASDUs in capture order (``smp_synch`` -1 when absent),
+        the header simulate bit of the stream's last frame, smpRate and smpMod as sent,
+        and ``bad`` its malformed ASDUs -- and ``malformed`` is the number of malformed
+        rows that name no stream.
+        """
+        parts: dict = {}
+        for L in self._layouts:
+            m = L.matrix()
+            if m is None:
+                continue
+            f, t, R = m
+            appid, r1, _no_asdu, _length = L.head
+            src = _mac(L.src)
+            for a, (sv_id, _ds, _cr, rate, mod, _gm, s_cnt, _refr, s_syn, _seq) in enumerate(L.asdus):
+                if s_cnt is None:
+                    continue
+                syn = _be(R, s_syn) if s_syn is not None else np.full(len(f), -1, dtype=np.int64)
+                parts.setdefault((sv_id, appid, src), []).append(
+                    (f, np.full(len(f), a), t, _be(R, s_cnt), syn, bool(r1 & SIM_BIT), rate, mod))
+        malformed = 0
+        bad: dict = {}
+        for row in self._loose:
+            ts, frame, src, _dst, _vid, _prio, appid, sim, _no, idx, sv_id = row[:11]
+            cnt, synch, rate, mod = row[12], row[15], row[16], row[17]
+            if row[-2] or cnt is None:
+                if sv_id is None:
+                    malformed += 1
+                else:
+                    key = (sv_id, appid, src)
+                    bad[key] = bad.get(key, 0) + 1
+                    parts.setdefault(key, [])
+                continue
+            one = np.array([frame])
+            parts.setdefault((sv_id, appid, src), []).append(
+                (one, np.array([idx or 0]), np.array([ts]), np.array([cnt], dtype=np.int64),
+                 np.array([-1 if synch is None else synch], dtype=np.int64), bool(sim), rate, mod))
+        streams = {}
+        empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        for key, ps in parts.items():
+            if not ps:
+                streams[key] = (empty_i, empty_f, empty_i, empty_i, False, None, None, bad.get(key, 0))
+                continue
+            f = np.concatenate([p[0] for p in ps])
+            order = np.lexsort((np.concatenate([p[1] for p in ps]), f))
+            streams[key] = (f[order], np.concatenate([p[2] for p in ps])[order],
+                            np.concatenate([p[3] for p in ps]).astype(np.int64)[order],
+                            np.concatenate([p[4] for p in ps]).astype(np.int64)[order],
+                            ps[-1][5], ps[-1][6], ps[-1][7], bad.get(key, 0))
+        return streams, malformed
+
     def __len__(self) -> int:
         return len(self._build()[0])
 
@@ -426,7 +492,7 @@ class SvCollector:
     def streams(self) -> pd.DataFrame:
         """Per-stream health table: see :func:`mmsanalyze.analysis.sv.sv_streams`."""
         from ..analysis.sv import sv_streams
-        return sv_streams(self.table())
+        return sv_streams(self.table(), capture_loss=self.capture_loss)
 
 
 def _as_sv(err: DecodeError) -> DecodeError:
