@@ -465,7 +465,11 @@ class Capture:
 
     def _mode_tracker(self):
         from .analysis.modes import track
-        return self._cached("mode_tracker", lambda: track(self, self.namer, self.follow_timeout))
+        namer = self.namer
+        if namer is None and self.scl is not None:      # names from the SCL file
+            from .scl.hooks import scl_namer
+            namer = scl_namer(self.scl)
+        return self._cached("mode_tracker", lambda: track(self, namer, self.follow_timeout))
 
     def ied_states(self):
         """One row per observation of an operating-state attribute (Mod, Beh, Health, LPHD.Sim,

@@ -8,10 +8,12 @@
   ``fcda_for_report``, ``enum_name``, ``ied_for_ip``, ``ctl_model``, ``value``...);
 * :mod:`.check`: checks of the file on its own (``mmsanalyze scl FILE``);
 * :mod:`.compare`: configured versus observed (``mmsanalyze scl-check``);
-* :mod:`.annotate`: SCL names on the GOOSE / SV / report tables.
+* :mod:`.annotate`: SCL names on the GOOSE / SV / report tables;
+* :mod:`.hooks`: inputs for other analyses (``security_inputs`` for ``security --scl``).
 """
 
 from .loader import SclError, load_scl
 from .resolver import ControlBlock, Member, SclModel
+from .hooks import ctl_models, security_inputs
 
-__all__ = ["load_scl", "SclError", "SclModel", "Member", "ControlBlock"]
+__all__ = ["load_scl", "SclError", "SclModel", "Member", "ControlBlock", "security_inputs", "ctl_models"]
