@@ -117,11 +117,17 @@ def _uid_of(pid: int) -> int:
 @live_only
 def test_live_text_snapshots_alerts_and_sigint(tmp_path):
     from l2_publish import veth_pair
+    import tempfile
     pcap, total, per = _frames_with_gap(tmp_path)
     alerts = tmp_path / "alerts.jsonl"
+    # -w with a ring of 3 files of 2 MB: the files after the first are created after root
+    # was dropped, so the directory is one that nobody may write to
+    ring = tempfile.mkdtemp(prefix="mmsa-ring-", dir="/tmp")
+    os.chmod(ring, 0o777)
     with veth_pair("mo") as (tx, rx):
         proc = subprocess.Popen([sys.executable, "-m", "mmsanalyze", "monitor", "-i", rx,
-                                 "-f", "ether proto 0x88ba", "--interval", "1", "--alerts", str(alerts)],
+                                 "-f", "ether proto 0x88ba", "--interval", "1", "--alerts", str(alerts),
+                                 "-w", os.path.join(ring, "bay.pcapng"), "-b", "filesize:2000,files:3"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
         time.sleep(5)                         # imports, ring set-up
         uid = _uid_of(proc.pid)
@@ -143,6 +149,17 @@ def test_live_text_snapshots_alerts_and_sigint(tmp_path):
     assert by_app["0x4100"][4] == str(per) and by_app["0x4101"][4] == str(per)
     assert by_app["0x4102"][4] == str(per - 30) and by_app["0x4102"][5] == "30"
     assert all(r[6] == "0" for r in rows)         # nothing lost by the capture
+    # the ring: at most 3 files kept, each a pcapng our reader and tshark's format accept;
+    # every frame captured was written
+    files = sorted(os.listdir(ring))
+    assert 1 < len(files) <= 3 and all(f.startswith("bay_") and f.endswith(".pcapng") for f in files)
+    assert f"wrote {total} frames" in err
+    kept = 0
+    for f in files:
+        with open_capture(os.path.join(ring, f)) as rd:
+            kept += sum(1 for _ in rd)
+    assert 0 < kept <= total
+    shutil.rmtree(ring)
     got = [json.loads(line) for line in alerts.read_text().splitlines()]
     assert any(a["what"] == "sv" and "30 samples lost" in a["message"] and "deletion" in a["message"]
                for a in got)

@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   mmsanalyze monitor -i eth1
   mmsanalyze monitor -i eth1 -f 'ether proto 0x88ba or tcp port 102' -B 128 --alerts alerts.jsonl
   mmsanalyze monitor -i eth1 -a duration:60 --interval 5 > health.txt
+  mmsanalyze monitor -i eth1 -w bay1.pcapng -b filesize:100000 -b files:10
 """
 
 
@@ -30,6 +31,11 @@ def register(p) -> None:
                         "terminal, every 10 s otherwise)")
     p.add_argument("--alerts", metavar="FILE.jsonl",
                    help="append every alert as one JSON object per line (for a SIEM)")
+    p.add_argument("-w", dest="write", metavar="FILE.pcapng",
+                   help="also write every captured frame to FILE.pcapng (nanosecond timestamps)")
+    p.add_argument("-b", dest="ring", action="append", default=[], metavar="KEY:VALUE",
+                   help="ring buffer for -w, as dumpcap: filesize:KB, files:N, duration:SEC (repeatable "
+                        "or comma-separated)")
     p.add_argument("--keep-root", action="store_true",
                    help="do not drop root after opening the capture (default: drop to the sudo "
                         "user or nobody before any frame is decoded, as dumpcap does)")
@@ -48,8 +54,19 @@ def run(args) -> int:
             alerts_fh = open(args.alerts, "a", encoding="utf-8")
         except OSError as exc:
             raise CaptureError(f"{args.alerts}: {exc.strerror or exc}") from None
+    from ..io.rotate import RotatingWriter, parse_ring_options
+    ring = parse_ring_options(args.ring)
+    if ring and not args.write:
+        raise CaptureError("-b needs -w FILE.pcapng")
     reader, frames = open_frames(args)
     live = bool(args.interface)
+    writer = None
+    if args.write:               # opened before root is dropped, like dumpcap
+        try:
+            writer = RotatingWriter(args.write, min(reader.linktypes) if reader.linktypes else 1, **ring)
+        except CaptureError:
+            reader.close()
+            raise
 
     def on_alert(a):
         if alerts_fh is not None:
@@ -70,6 +87,8 @@ def run(args) -> int:
     def capture():
         try:
             for fr in frames:
+                if writer is not None:
+                    writer.write(fr)
                 mon.feed(fr)
                 if stop.is_set():
                     break
@@ -97,6 +116,8 @@ def run(args) -> int:
         stop.set()
         reader.close()
         th.join(10)
+        if writer is not None:
+            writer.close()
         snap = mon.finish()
         if alerts_fh is not None:
             alerts_fh.close()
@@ -104,6 +125,8 @@ def run(args) -> int:
         raise CaptureError(f"capture stopped: {errors[0]}")
     _print_text(snap, final=True)
     cap = snap["capture"]
+    if writer is not None:
+        print(f"wrote {writer.frames} frames to {', '.join(writer.written)}", file=sys.stderr)
     if cap.get("dropped") is not None:
         print(f"{reader.name}: {cap['frames']} frames captured, {cap.get('dropped', 0)} dropped by the "
               "kernel", file=sys.stderr)
