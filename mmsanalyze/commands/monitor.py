@@ -176,8 +176,8 @@ def _tables(snap):
     out = [Text(head, style="bold red" if cap.get("dropped") else "bold")]
 
     def table(title, cols, rows):
-        t = Table(title=title, title_justify="left", expand=False, pad_edge=False, box=box.SIMPLE_HEAD,
-                  safe_box=True, collapse_padding=True)
+        t = Table(title=title, title_justify="left", expand=False, pad_edge=False,
+                  box=box.ASCII if _ASCII else box.SIMPLE_HEAD, safe_box=True, collapse_padding=True)
         for i, c in enumerate(cols):
             # the first column names the thing and may fold; figures never wrap
             t.add_column(c, overflow="fold", no_wrap=i > 0 and c not in _FOLDABLE,
@@ -221,6 +221,9 @@ def _tables(snap):
     return out
 
 
+#: Draw tables with ASCII only (set per print from the output's encoding).
+_ASCII = False
+
 #: Columns that may fold onto several lines when the terminal is narrow.
 _FOLDABLE = {"src", "last error", "message", "server", "state"}
 
@@ -232,11 +235,12 @@ def _hex(v):
 def _print_text(snap, final=False) -> None:
     from rich.console import Console
     enc = (getattr(sys.stdout, "encoding", None) or "ascii").lower().replace("-", "")
+    ascii_only = enc not in ("utf8", "utf16", "utf32")
     console = Console(file=sys.stdout, force_terminal=False, no_color=True, width=160,
                       highlight=False, soft_wrap=False, legacy_windows=False,
                       safe_box=True, emoji=False)
-    if enc not in ("utf8", "utf16", "utf32"):
-        console.options.ascii_only = True
+    global _ASCII
+    _ASCII = ascii_only         # tables drawn with ASCII rules on a non-UTF-8 stdout
 
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snap["time"])) if snap["time"] else "-"
     console.print(("final state at " if final else "--- ") + stamp)
