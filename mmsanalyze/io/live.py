@@ -141,6 +141,8 @@ def open_live(interface: str, bpf_filter: str | None = None, snaplen: int = MAX_
             type, bad filter.
     """
     backend = backend or default_backend()
+    if interface == ANY and backend == "ring":
+        backend = "socket"       # -i any: one cooked (SOCK_DGRAM) socket on every interface
     if backend == "ring":
         from .ring import DEFAULT_BUFFER_MB, RingReader
         return RingReader(interface, bpf_filter, snaplen, count, timeout, promisc,
