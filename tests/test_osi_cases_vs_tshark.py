@@ -74,7 +74,8 @@ def full_association(conv, encode=lambda b: b) -> B.Conversation:
     conv.send(1, B.dt(B.gt_dt(encode(B.td(3, B.read_response(1, {"integer": 1},
                                                                 {"floating-point": 1.5}))))))
     conv.send(0, B.dt(B.gt_dt(B.td(3, encode(B.read_request(2, READ_VARS[0]))))))   # MMS alone
-    conv.send(1, B.dt(B.gt_dt(B.td(3, encode(B.read_response(2, {"integer": 3}))))))
+    # Mod on (1): a Mod of 3 (test) would rightly give an "IED left in test" finding
+    conv.send(1, B.dt(B.gt_dt(B.td(3, encode(B.read_response(2, {"integer": 1}))))))
     return conv.fin()
 
 
