@@ -502,6 +502,10 @@ class Capture:
         """
         from .analysis.security import security_tables
         if allow is None and allowed_addresses is None and ctl_models is None:
+            if self.scl is not None:         # the SCL's declared addresses and ctlModels
+                from .scl import security_inputs
+                addresses, models = security_inputs(self.scl)
+                return self._cached("security", lambda: security_tables(self, None, addresses, models))
             return self._cached("security", lambda: security_tables(self))
         return security_tables(self, allow, allowed_addresses, ctl_models)
 

@@ -55,3 +55,14 @@ def test_modes_name_ieds_from_the_scl():
     mms = named[named["server"].str.endswith(":102")]
     assert len(mms) and all(r.ied == ips[r.server.rsplit(":", 1)[0]] for r in mms.itertuples())
     assert plain["ied"].isna().all()
+
+
+def test_capture_security_uses_the_scl_given_to_read_capture():
+    """``read_capture(..., scl=)``: ``security()`` (and so summary's Security section) checks
+    the peers against the SCL's addresses without being told again."""
+    import mmsanalyze
+    cap_path = public.path("mms_goose_sv_robidev_sll_control_reports_dedup.pcapng")
+    with_scl = mmsanalyze.read_capture(cap_path, scl=ROBIDEV_SCD).security()[0]
+    without = mmsanalyze.read_capture(cap_path).security()[0]
+    assert (with_scl["code"] == "exposure.unknown_address").sum() == 4
+    assert (without["code"] == "exposure.unknown_address").sum() == 0
