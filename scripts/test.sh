@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything the tests need (tshark, tcpdump, iproute2, nftables via apt when
+# Install everything the tests need (tshark, tcpdump, iproute2, nftables, tcpreplay, tmux via apt when
 # missing; the package with its test extras into .venv/ via pip) and run the whole suite.
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
@@ -10,6 +10,8 @@ command -v tshark  >/dev/null 2>&1 || need_apt+=(tshark)
 command -v tcpdump >/dev/null 2>&1 || need_apt+=(tcpdump)
 command -v ip      >/dev/null 2>&1 || need_apt+=(iproute2)
 command -v nft     >/dev/null 2>&1 || need_apt+=(nftables)
+command -v tcpreplay >/dev/null 2>&1 || need_apt+=(tcpreplay)   # live-capture load tests
+command -v tmux    >/dev/null 2>&1 || need_apt+=(tmux)          # the monitor dashboard in a terminal
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "installing ${need_apt[*]} with apt-get" >&2
