@@ -29,6 +29,9 @@ def register(p) -> None:
     p.add_argument("--interval", type=float, default=None, metavar="SEC",
                    help="print a text snapshot every SEC seconds (default: a live dashboard on a "
                         "terminal, every 10 s otherwise)")
+    p.add_argument("--format", "-T", dest="format", choices=("text", "json"), default="text",
+                   help="the final state as text tables (default) or one JSON object (periodic "
+                        "snapshots stay text)")
     p.add_argument("--alerts", metavar="FILE.jsonl",
                    help="append every alert as one JSON object per line (for a SIEM)")
     p.add_argument("-w", dest="write", metavar="FILE.pcapng",
@@ -104,7 +107,9 @@ def run(args) -> int:
         if dashboard:
             _dashboard(mon, done, stop)
         else:
-            every = args.interval if args.interval else (10.0 if live else None)
+            # periodic text snapshots: every --interval seconds, or every 10 s live (not
+            # when the final state is asked for as JSON: stdout is then one JSON object)
+            every = args.interval if args.interval else (10.0 if live and args.format == "text" else None)
             next_at = time.monotonic() + every if every else None
             while not done.wait(0.2):
                 if next_at is not None and time.monotonic() >= next_at:
@@ -123,7 +128,10 @@ def run(args) -> int:
             alerts_fh.close()
     if errors:
         raise CaptureError(f"capture stopped: {errors[0]}")
-    _print_text(snap, final=True)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(snap, default=str) + "\n")
+    else:
+        _print_text(snap, final=True)
     cap = snap["capture"]
     if writer is not None:
         print(f"wrote {writer.frames} frames to {', '.join(writer.written)}", file=sys.stderr)
@@ -147,6 +155,7 @@ def _preload(mon) -> None:
     mon.tick(0.0)                      # the collectors' empty paths
     mon.last_tick = None
     mon.alerts.clear()
+    mon._rate.clear()
 
 
 # -- rendering -------------------------------------------------------------------------
