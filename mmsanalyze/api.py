@@ -193,26 +193,34 @@ class Capture:
         fileobj = getattr(reader, "_file", None)
         n = 0
         first = None
-        for fr in reader:
-            n += 1
-            if first is None:
-                first = fr.ts
-            out = feed(fr)
-            if out:
-                here = False
-                for r in out:
-                    if r.__class__ is PduRecord:
-                        pdus.append(r)
-                        if r.frame == fr.number:
-                            here = True
-                    else:
-                        events.append(r)
-                if here:
-                    traffic.reclassify_last(P_MMS)
-            if bar is not None and (n == 1 or not n & 1023):
-                bar.update(_tell(fileobj), n)
-            if count is not None and n >= count:
-                break
+        live = getattr(reader, "format", None) == "live"
+        #: a live capture stopped with Ctrl-C: the tables cover the frames before it (tshark's way)
+        self.interrupted = False
+        try:
+            for fr in reader:
+                n += 1
+                if first is None:
+                    first = fr.ts
+                out = feed(fr)
+                if out:
+                    here = False
+                    for r in out:
+                        if r.__class__ is PduRecord:
+                            pdus.append(r)
+                            if r.frame == fr.number:
+                                here = True
+                        else:
+                            events.append(r)
+                    if here:
+                        traffic.reclassify_last(P_MMS)
+                if bar is not None and (n == 1 or not n & 1023):
+                    bar.update(_tell(fileobj), n)
+                if count is not None and n >= count:
+                    break
+        except KeyboardInterrupt:
+            if not live:
+                raise
+            self.interrupted = True
         for r in pipe.finish():
             (pdus if r.__class__ is PduRecord else events).append(r)
         self.frames = n

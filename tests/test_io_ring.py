@@ -212,3 +212,31 @@ def test_mms_at_ten_thousand_pdus_per_second(tmp_path):
     assert len(live_tx) == len(offline_tx)
     assert sorted((t["status"], t["service"]) for t in live_tx) == \
         sorted((t["status"], t["service"]) for t in offline_tx)
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_live_table_command_with_its_result(tmp_path):
+    """tshark's way: Ctrl-C (SIGINT) stops a live capture and the command prints its
+    result for what was captured, with exit status 0 (it used to print nothing, exit 130)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    tpl = lt.sv_template()
+    frames = lt.stream_frames(3, range(8000), tpl)
+    pcap = str(tmp_path / "mu.pcap")
+    lt.write_pcap(pcap, frames)
+    with veth_pair("rc") as (tx, rx):
+        out = tmp_path / "sv.json"
+        with open(out, "w") as fh:
+            p = subprocess.Popen([sys.executable, "-m", "mmsanalyze", "sv", "-i", rx, "-f", "ether proto 0x88ba",
+                                  "--format", "json"], stdout=fh, stderr=subprocess.PIPE, text=True, cwd=REPO)
+            time.sleep(6)
+            lt.tcpreplay(tx, pcap, 4000)
+            time.sleep(1)
+            p.send_signal(signal.SIGINT)
+            err = p.communicate(timeout=60)[1]
+    assert p.returncode == 0, err
+    rows = json.loads(out.read_text())
+    assert len(rows) == 1 and rows[0]["asdus"] == 8000 and rows[0]["lost_samples"] == 0
+    assert "8000 frames captured, 0 dropped by the kernel" in err
