@@ -439,3 +439,105 @@ def test_query_p99_latency_per_server_per_day_agrees_with_pandas(tmp_path):
     # a bad query is one line and exit 2
     p = cli("query", store, "SELECT nope FROM transactions", check=False)
     assert p.returncode == 2 and p.stderr.startswith("mmsanalyze: query failed:") and p.stderr.count("\n") == 1
+
+
+# -- the CLI's positional inputs, the later tables, commands on a store ---------------------------
+
+def test_batch_takes_every_positional_input_files_directories_globs_and_r(tmp_path):
+    """``batch a.pcap DIR 'glob/**/*.pcap' -r b.pcap --out STORE``: every positional (the shared
+    ``captures`` list) and -r are inputs (not only the first one, and no TypeError)."""
+    import shutil
+    import mmsanalyze
+    names = SET[:5]
+    src = [public.path(n) for n in names]
+    d = tmp_path / "dir"
+    (d / "deeper").mkdir(parents=True)
+    g = tmp_path / "globbed" / "x" / "y"
+    g.mkdir(parents=True)
+    a = shutil.copy(src[0], tmp_path / names[0])
+    shutil.copy(src[1], d / names[1])
+    shutil.copy(src[2], d / "deeper" / names[2])
+    shutil.copy(src[3], g / names[3])
+    b = shutil.copy(src[4], tmp_path / names[4])
+    store = str(tmp_path / "store")
+    p = cli("batch", str(a), str(d), str(tmp_path / "globbed" / "**" / "*.pcap*"), "-r", str(b),
+            "--out", store, "-j", "1")
+    assert p.stdout.startswith("5 analysed, 0 skipped"), p.stdout
+    man = mmsanalyze.open_store(store).manifest()
+    assert sorted(man["sha256"]) == sorted(sha256(x) for x in src)
+    p = cli("batch", str(tmp_path / "nothing-*.pcap"), "--out", store, check=False)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "matches no file" in p.stderr
+
+
+def test_query_store_and_sql_positionals_tables_listing_and_too_many(tmp_path):
+    pytest.importorskip("duckdb")
+    from mmsanalyze.store.batch import run_batch
+    store = str(tmp_path / "store")
+    run_batch([public.path(SET[0])], store, jobs=1)
+    import mmsanalyze
+    cap = mmsanalyze.read_capture(public.path(SET[0]))
+    got = json.loads(cli("query", store, "SELECT count(*) AS n FROM transactions", "-T", "json").stdout)
+    assert got == [{"n": len(cap.transactions())}]
+    got = json.loads(cli("query", "-r", store, "SELECT count(*) AS n FROM identify", "-T", "json").stdout)
+    assert got == [{"n": len(cap.identify())}]
+    tables = {r["table"] for r in json.loads(cli("query", store, "-T", "json").stdout)}
+    assert {"transactions", "goose_streams", "identify", "ied_states", "manifest"} <= tables
+    p = cli("query", store, "SELECT 1", "SELECT 2", check=False)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "one SQL query" in p.stderr, p.stderr
+    p = cli("query", check=False)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "no store given" in p.stderr
+
+
+def test_store_schema_carries_every_column_of_the_api_tables():
+    """A column an analysis adds (goose_streams foreign_frames / capture_lost, sv_streams
+    capture_lost ...) must be in the store schema, or the store silently drops it."""
+    import mmsanalyze
+    from mmsanalyze.store.schema import TABLES
+    for name in ("mms_goose_sv_robidev_sll_control_reports_dedup.pcapng", "goose_brogoose_attack1_poison.pcapng"):
+        cap = mmsanalyze.read_capture(public.path(name))
+        for t in TABLES.values():
+            api = list(t.build(cap).columns)
+            assert api == list(t.columns), f"{name}:{t.name}: API {api} vs store {list(t.columns)}"
+    assert TABLES["goose_streams"].columns["foreign_frames"] == "list<int64>"
+    assert TABLES["goose_streams"].columns["capture_lost"] == "int64"
+    assert TABLES["sv_streams"].columns["capture_lost"] == "int64"
+    assert {"identify", "control_sequences", "ied_states", "ied_modes", "ied_mode_findings",
+            "security_findings", "security_matrix"} <= set(TABLES)
+
+
+def test_table_commands_on_a_store_answer_or_refuse_in_one_line(tmp_path):
+    """summary / errors / associations / controls / modes / security on a store: the tables of
+    every capture (never a traceback); what needs the capture itself is exit 2, one line."""
+    import mmsanalyze
+    from mmsanalyze.store.batch import run_batch
+    names = ["mms_iti_pcapr_reports_identify_write.pcap", "mms_goose_sv_robidev_sll_control_reports_dedup.pcapng"]
+    paths = [public.path(n) for n in names]
+    store = str(tmp_path / "store")
+    run_batch(paths, store, jobs=1)
+    caps = [mmsanalyze.read_capture(p) for p in paths]
+    for cmd in ("summary", "errors", "associations", "controls", "modes", "security"):
+        p = cli(cmd, store, check=False)
+        assert p.returncode == 0 and "Traceback" not in p.stderr, (cmd, p.stderr)
+    f = json.loads(cli("summary", store, "--format", "json").stdout)
+    assert f["frames"] == sum(c.frames for c in caps)
+    assert len(f["assets"]) == sum(len(c.identify().drop_duplicates(["server", "vendor", "model", "revision"]))
+                                   for c in caps) > 0
+    assert f["other_information_reports"]["count"] == 117
+    want = pd.concat([c.security()[0] for c in caps])["severity"].value_counts()
+    assert f["security"]["counts"] == {k: int(v) for k, v in want.items()}
+    a = json.loads(cli("associations", store, "-T", "json").stdout)
+    assert len(a) == sum(len(c.associations()) for c in caps)
+    assert {r["vendor"] for r in a if r.get("vendor")} == {v for c in caps for v in c.identify()["vendor"]}
+    s = json.loads(cli("controls", store, "-T", "json").stdout)
+    assert len(s) == sum(len(c.control_sequences()) for c in caps) > 0
+    m = json.loads(cli("modes", store, "-T", "json").stdout)
+    assert len(m) == sum(len(c.ied_modes()) for c in caps) > 0
+    e = json.loads(cli("errors", store, "--list", "-T", "json").stdout)
+    assert len(e) == sum(len(c.errors()) + len(c.ied_mode_findings()) for c in caps)
+    sec = json.loads(cli("security", store, "--matrix", "-T", "json").stdout)
+    assert len(sec) == sum(len(c.security()[1]) for c in caps) > 0
+    allow = tmp_path / "allow.csv"
+    allow.write_text("client,server,port\n10.0.0.11,10.0.0.2,102\n")
+    for extra in (["modes", "--follow-timeout", "3"], ["security", "--allow", str(allow)]):
+        p = cli(extra[0], store, *extra[1:], check=False)
+        assert p.returncode == 2 and p.stderr.count("\n") == 1 and "capture files" in p.stderr, p.stderr

@@ -11,9 +11,18 @@ from ..errors import CaptureError
 HELP = "analyse many captures (files, directories, globs) into a Parquet store (-j N workers or --dask)"
 
 
+def _retitle_positional(p, metavar: str, help: str) -> None:
+    """The shared positional (``captures``, nargs="*", added by cli._add_source) under this
+    command's name: argparse would give every positional to the first ``*`` positional, so
+    batch takes its inputs from it instead of declaring a second one."""
+    for a in p._actions:
+        if a.dest == "captures":
+            a.metavar, a.help = metavar, help
+
+
 def register(p) -> None:
-    p.add_argument("inputs", nargs="*", metavar="INPUT",
-                   help="more capture files, directories (walked recursively) or glob patterns")
+    _retitle_positional(p, "INPUT", "capture files, directories (walked recursively) or glob patterns "
+                                    "('dir/**/*.pcapng'); -r FILE is one more input")
     p.add_argument("--out", "-O", dest="out", metavar="STORE", required=True,
                    help="store directory (created when missing; captures already in it are skipped)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
@@ -30,11 +39,13 @@ def register(p) -> None:
 
 
 def run(args) -> int:
-    from ._common import show_progress
+    from ._common import show_progress, source_files
     from ..store.batch import run_batch
     if args.interface:
         raise CaptureError("batch reads capture files, not a live interface")
-    inputs = [x for x in (args.read_file, args.capture) if x] + list(args.inputs)
+    inputs = source_files(args)           # -r FILE, then every positional input
+    if "-" in inputs:
+        raise CaptureError("batch reads capture files, not standard input (-)")
     if not inputs:
         raise CaptureError("no inputs given (capture files, directories or glob patterns)")
     if args.jobs < 1:

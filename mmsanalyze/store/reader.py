@@ -33,8 +33,11 @@ class Store:
     Table methods: ``pdus()``, ``transactions()``, ``reports(reassemble=False)``,
     ``report_cadence()``, ``controls()``, ``errors()``, ``associations()``, ``files()``,
     ``file_directory()``, ``traffic(by=None|'second'|'source')``, ``goose()``,
-    ``goose_streams()``, ``sv()``, ``sv_streams()``, ``findings()``,
-    ``latency_stats(by)``, ``slowest(n)``; any stored table by name with :meth:`table`.
+    ``goose_streams()``, ``sv()``, ``sv_streams()``, ``findings()``, ``identify()``,
+    ``control_sequences()``, ``ied_states()``, ``ied_modes()``, ``ied_mode_findings()``,
+    ``security()`` (without allowlist / SCL inputs), ``latency_stats(by)``, ``slowest(n)``;
+    any stored table by name with :meth:`table`.  A table a store written by an older
+    version lacks is empty (with its columns).
     """
 
     def __init__(self, path):
@@ -208,6 +211,52 @@ class Store:
     def findings(self):
         return self.table("findings")
 
+    def identify(self):
+        """Identify responses (vendor, model, revision) of every capture."""
+        return self.table("identify")
+
+    def control_sequences(self):
+        return self.table("control_sequences")
+
+    def ied_states(self):
+        """Operating-state observations and requests (computed with the default follow timeout)."""
+        return self.table("ied_states")
+
+    def ied_modes(self):
+        return self.table("ied_modes")
+
+    def ied_mode_findings(self):
+        return self.table("ied_mode_findings")
+
+    def security(self, allow=None, allowed_addresses=None, ctl_models=None):
+        """``(findings, matrix)`` as stored: computed per capture without allowlist or SCL inputs.
+
+        Raises:
+            CaptureError: ``allow``, ``allowed_addresses`` or ``ctl_models`` given (they need
+                the capture itself, not its stored tables).
+        """
+        if allow is not None or allowed_addresses is not None or ctl_models is not None:
+            raise CaptureError("a store keeps the security tables computed without --allow / --scl; "
+                               "run security with them on the capture files")
+        return self.table("security_findings"), self.table("security_matrix")
+
+    def other_information_reports(self, top: int = 8) -> dict:
+        """informationReports that are not IEC 61850 reports (as ``summary`` counts them), per
+        capture: a PDU's frame is matched against the reports of its own capture."""
+        pdus, rpt = self.pdus(), self.reports()
+        info = pdus[(pdus["service"] == "informationReport").fillna(False).to_numpy(dtype=bool)
+                    & pdus["malformed"].isna().to_numpy()]
+        reported = set(zip(rpt["capture"].tolist(), rpt["frame"].tolist()))
+        names: dict = {}
+        n = 0
+        for c, f, variables in zip(info["capture"].tolist(), info["frame"].tolist(), info["variables"].tolist()):
+            if (c, f) in reported:
+                continue
+            n += 1
+            key = variables[0] if variables is not None and len(variables) else "?"
+            names[key] = names.get(key, 0) + 1
+        return {"count": n, "by_name": dict(sorted(names.items(), key=lambda kv: -kv[1])[:top])}
+
     def latency_stats(self, by: str = "service"):
         """Latency statistics over the transactions of every capture."""
         from ..analysis.latency import latency_stats
@@ -226,9 +275,10 @@ class StoreCapture:
     """What the table commands need of a Capture, answered from a store.
 
     ``name``, ``format`` (``"store"``), ``frames``, ``first_time``/``last_time`` (over the
-    captures), ``duration``, ``records`` (a sized stand-in: ``len()`` is the number of
-    MMS PDUs; the PDU records themselves are not kept in a store) and every table method
-    of :class:`Store`.
+    captures), ``duration``, ``records`` (``len()`` is the number of MMS PDUs; iterating
+    gives the stored PDU rows, not decoded PDUs), ``scl`` (None) and every table method of
+    :class:`Store`.  What needs the capture itself (file contents, ``--follow-timeout``,
+    security with ``--allow`` / ``--scl``) is a :class:`CaptureError`.
     """
 
     def __init__(self, store: Store):
@@ -239,8 +289,19 @@ class StoreCapture:
         self.frames = int(m["frames"].fillna(0).sum()) if len(m) else 0
         self.first_time = float(m["first_time"].min()) if m["first_time"].notna().any() else None
         self.last_time = float(m["last_time"].max()) if m["last_time"].notna().any() else None
-        self.records = range(_rows(store, "pdus"))
+        self.records = _StoreRecords(store)
         self.goose_collector = self.sv_collector = "store"   # GOOSE/SV tables are available
+        self.scl = None                                    # a store is read without an SCL file
+
+    @property
+    def follow_timeout(self):
+        return None
+
+    @follow_timeout.setter
+    def follow_timeout(self, value):
+        if value is not None:
+            raise CaptureError("a store keeps the operating-state tables computed with the default "
+                               "follow timeout; run modes --follow-timeout on the capture files")
 
     @property
     def duration(self) -> float:
@@ -254,6 +315,50 @@ class StoreCapture:
     def extract_files(self, *a, **k):
         raise CaptureError("a store keeps file metadata, not file contents: run 'files --extract' "
                            "on the capture file")
+
+
+class _StoreRecords:
+    """``StoreCapture.records``: ``len()`` is the number of MMS PDUs of the store; iterating
+    gives one :class:`_StoreRecord` per stored PDU row (a store keeps no decoded PDUs)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._n = _rows(store, "pdus")
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self):
+        df = self.store.pdus()
+        cols = [df[c].tolist() for c in ("capture", "frame", "time", "stream", "service", "variables",
+                                          "malformed")]
+        for row in zip(*cols):
+            yield _StoreRecord(*row)
+
+
+class _StoreRecord:
+    """One stored PDU row standing in for a PduRecord: ``capture``, ``frame`` (of its capture),
+    ``time``, ``stream``, ``service``, ``variables``; ``decoded()`` gives the record itself
+    (``.variables``) or None for a malformed PDU."""
+
+    __slots__ = ("capture", "frame", "time", "stream", "service", "variables", "malformed")
+
+    def __init__(self, capture, frame, time, stream, service, variables, malformed):
+        na = (lambda v: v is None or v is _NA or v != v)
+        self.capture, self.time, self.variables = capture, time, list(variables) if variables is not None else []
+        self.frame = None if na(frame) else int(frame)
+        self.stream = None if na(stream) else int(stream)
+        self.service = None if na(service) else service
+        self.malformed = None if na(malformed) else malformed
+
+    def decoded(self):
+        return None if self.malformed is not None else self
+
+
+try:
+    from pandas import NA as _NA
+except ImportError:               # pandas is a dependency; keep the module importable anyway
+    _NA = None
 
 
 def _rows(store: Store, name: str) -> int:

@@ -107,26 +107,47 @@ def _builtin_tables() -> None:
                    _spec(GOOSE_COLUMNS, src_mac="string", dst_mac="string", gocb_ref="string",
                          go_id="string", dat_set="string", transport="string", error="string",
                          value_types=strings, all_data="binary"))
+    counters = "int64"
     register_table("goose_streams", lambda c: c.goose_streams(), dict(
         src_mac="string", appid="Int64", gocb_ref="string", go_id="string", dat_set="string",
         transport="string", messages="int64", first_time="float64", last_time="float64",
         st_num_first="Int64", st_num_last="Int64", events="int64", retrans_ms="json",
         retrans_min_ms="float64", retrans_median_ms="float64", heartbeat_ms="float64", tal_ms="Int64",
-        **{c: "int64" for c in ("tal_violations", "sq_gaps", "sq_lost", "sq_not_reset", "sq_repeats",
-                                "sq_backwards", "st_backwards", "st_jumps", "st_repeat_diff_data", "st_late",
-                                "reverted_events", "restarts", "conf_rev_changes", "simulation_messages",
-                                "sim_bit_messages", "nds_com_messages", "capture_dups", "malformed")},
-        other_src_macs=strings, anomalies="string", suspicious="bool"))
+        **{c: counters for c in ("tal_violations", "sq_gaps", "sq_lost", "sq_not_reset", "sq_repeats",
+                                 "sq_backwards", "st_backwards", "st_jumps", "st_repeat_diff_data", "st_late",
+                                 "reverted_events", "restarts", "conf_rev_changes", "simulation_messages",
+                                 "sim_bit_messages", "nds_com_messages", "capture_dups", "capture_lost",
+                                 "malformed")},
+        other_src_macs=strings, foreign_frames="list<int64>", anomalies="string", suspicious="bool"))
     register_table("sv", lambda c: c.sv(), _spec(SV_COLUMNS, error="string"))
     register_table("sv_streams", lambda c: c.sv_streams(), dict(
         sv_id="string", appid="int64", src_mac="string", dst_mac="string", vlan_id="Int64", frames="int64",
         asdus="int64", first_time="float64", last_time="float64", rate="float64", smp_rate="Int64",
         smp_mod="Int64", wrap="int64", conf_revs="list<int64>", smp_synch_states="list<int64>",
-        lost_samples="int64", gaps="int64", max_gap="int64", duplicates="int64", out_of_order="int64",
+        lost_samples="int64", gaps="int64", max_gap="int64", capture_lost="int64", duplicates="int64",
+        out_of_order="int64",
         interval_mean_us="float64", interval_std_us="float64", interval_max_us="float64",
         sim_frames="int64", malformed="int64", other_src_macs=strings, anomalies="string",
         suspicious="bool"))
     register_table("findings", lambda c: c.findings(), _spec(findings.COLUMNS))
+    # the tables of later features (asset list, control sequences, operating state, security posture)
+    from ..analysis import control_sequences, identify, modes, security
+    register_table("identify", lambda c: c.identify(), _spec(identify.COLUMNS),
+                   "one row per identify response: vendor, model, revision")
+    register_table("control_sequences", lambda c: c.control_sequences(), _spec(control_sequences.COLUMNS),
+                   "Select / Operate / Cancel / CommandTermination of one control, grouped")
+    register_table("ied_states", lambda c: c.ied_states(), _spec(modes.COLUMNS),
+                   "operating-state observations and requests (default --follow-timeout)")
+    register_table("ied_modes", lambda c: c.ied_modes(), _spec(modes.MODE_COLUMNS),
+                   "operating-state intervals per server/LD/LN")
+    register_table("ied_mode_findings", lambda c: c.ied_mode_findings(),
+                   _spec(modes.FINDING_COLUMNS, frames="list<int64>"), "mode / test / simulation findings")
+    register_table("security_findings", lambda c: c.security()[0],
+                   _spec(security.FINDING_COLUMNS, frames="list<int64>"),
+                   "security findings without allowlist or SCL inputs")
+    register_table("security_matrix", lambda c: c.security()[1],
+                   _spec(security.MATRIX_COLUMNS, streams="list<int64>", services=strings, auth=strings),
+                   "communication matrix (client -> server:port flows)")
 
 
 #: The manifest: one row per capture (file, or rotated set with ``--continuous``).
