@@ -29,6 +29,9 @@ import time
 
 import numpy as np
 
+import re
+
+from .iec61850.modes import _value_name, parse_reference
 from .net.link import mac_str
 from .pipeline import PROTO_NAMES, Pipeline
 from .records import PduRecord
@@ -88,6 +91,13 @@ class _GooseState:
         self.replays = 0
         self.seq = None
 
+
+#: A read request naming one of these is decoded to learn Mod/Beh/Health/Sim values.
+_STATE_BYTES = re.compile(rb"\$(?:Mod|Beh|Health|PhyHealth|Sim)")
+#: Values of each attribute that put an IED out of plain operation (the panel shows them).
+_NOT_NORMAL = {"Mod": {"on-blocked", "test", "test/blocked", "off"},
+               "Beh": {"on-blocked", "test", "test/blocked", "off"},
+               "Health": {"warning", "alarm"}, "Sim": {"true"}}
 
 #: PublisherSequence counters that make a GOOSE publisher suspicious (as in
 #: :func:`mmsanalyze.analysis.goose.goose_streams`), with the words for the alert.
@@ -151,6 +161,10 @@ class Monitor:
         self.goose: dict = {}
         self.sv: dict = {}
         self.alerts = collections.deque(maxlen=MAX_ALERTS)
+        #: (server, LD, LN, attribute) -> (value name, time, frame): Mod/Beh/Health/Sim seen
+        #: in read responses and reports (the "IEDs in test" panel)
+        self.states: dict = {}
+        self._state_reads: dict = {}            # (stream, invokeID) -> names of a read of states
         self.overflow = 0
         self.last_tick = None
         self.last_time = None
@@ -206,6 +220,13 @@ class Monitor:
             self.pending[(r.stream, r.direction, r.invoke_id)] = (r.time, srv, r.service)
             if len(self.pending) > MAX_PENDING:
                 self.pending.popitem(last=False)
+            if r.service == "read" and _STATE_BYTES.search(r.raw):   # cheap test before decoding
+                m = r.decoded()
+                names = list(getattr(m, "variables", ()) or ())
+                if any(parse_reference(n) for n in names):
+                    self._state_reads[(r.stream, r.invoke_id)] = names
+                    if len(self._state_reads) > MAX_PENDING:
+                        self._state_reads.pop(next(iter(self._state_reads)))
         elif pdu in ("confirmed-ResponsePDU", "confirmed-ErrorPDU", "rejectPDU"):
             key = (r.stream, 1 - r.direction, r.invoke_id)
             req = self.pending.pop(key, None)
@@ -213,6 +234,11 @@ class Monitor:
             if srv is None:
                 return
             srv.responses += 1
+            names = self._state_reads.pop((r.stream, r.invoke_id), None)
+            if names is not None and pdu == "confirmed-ResponsePDU":
+                m = r.decoded()
+                for name, value in zip(names, list(getattr(m, "access_results", ()) or ())):
+                    self._state(srv.server, name, value, r.time, r.frame, "read")
             if req is not None:
                 srv.latencies.append((r.time, (r.time - req[0]) * 1000.0))
                 if len(srv.latencies) > MAX_LATENCIES:
@@ -261,6 +287,30 @@ class Monitor:
             st.seq = seq
         st.count += 1
         st.last_time = r.time
+        for name, value in zip(rep.get("data_refs") or (), rep.get("values") or ()):
+            self._state(key[0], name, value, r.time, r.frame, "report")
+
+    def _state(self, server, name, value, ts, frame, source) -> None:
+        """A Mod/Beh/Health/Sim value read or reported: keep the latest; alert on a change
+        into a state that is not plain "on"."""
+        ref = parse_reference(name)
+        if ref is None or ref[3] not in ("leaf", "do"):
+            return
+        ld, ln, attr, shape = ref
+        if shape == "do" and isinstance(value, (list, tuple)) and value:
+            value = value[0]                        # stVal is the DO's first attribute
+        shown = _value_name(attr, value)
+        if shown is None:
+            return
+        key = (server, ld, ln, attr)
+        old = self.states.get(key)
+        if key not in self.states and len(self.states) >= MAX_TRACKED:
+            self.overflow += 1
+            return
+        self.states[key] = (shown, ts, frame)
+        if (old is None or old[0] != shown) and shown in _NOT_NORMAL.get(attr, ()):
+            self._alert(ts, "warning", "mode", f"{server} {ld}/{ln}.{attr} is {shown} ({source})",
+                        frame=frame)
 
     # -- every second ---------------------------------------------------------------------
     def tick(self, now=None) -> None:
@@ -496,7 +546,17 @@ class Monitor:
                    "out_of_order": s.out_of_order, "smp_synch": s.smp_synch,
                    "jitter_us": s.jitter_us, "sim_frames": s.sim_frames,
                    "suspicious": s.suspicious, "anomalies": s.anomalies} for s in self.sv.values()]
-            return {"time": now, "capture": cap, "mms": servers, "reports": reports,
+            test = [{"server": k[0], "ld": k[1], "ln": k[2], "attribute": k[3], "value": v[0],
+                     "time": v[1], "frame": v[2]}
+                    for k, v in self.states.items() if v[0] in _NOT_NORMAL.get(k[3], ())]
+            test += [{"server": g.src_mac, "ld": g.gocb_ref.split("/")[0], "ln": g.gocb_ref,
+                      "attribute": "GOOSE simulation", "value": f"{g.simulation} messages",
+                      "time": g.last_time, "frame": None}
+                     for g in self.goose.values() if g.simulation]
+            test += [{"server": x.src_mac, "ld": x.sv_id, "ln": "", "attribute": "SV simulate bit",
+                      "value": f"{x.sim_frames} frames", "time": x.last_time, "frame": None}
+                     for x in self.sv.values() if x.sim_frames]
+            return {"time": now, "capture": cap, "mms": servers, "reports": reports, "test": test,
                     "goose": goose, "sv": sv, "alerts": list(self.alerts),
                     "untracked": self.overflow}
 

@@ -38,7 +38,16 @@ def replay(name) -> dict:
     with open_capture(public.path(name)) as rd:
         for fr in rd:
             m.feed(fr)
-    return m.finish()
+    snap = m.finish()
+    snap["_states"] = {k: v[0] for k, v in m.states.items()}
+    return snap
+
+
+@needs_public
+def test_simulated_goose_in_the_test_panel():
+    snap = replay("mms_goose_emre_iedscout_midassoc.pcapng")
+    assert [(t["attribute"], t["value"]) for t in snap["test"]] == [("GOOSE simulation", "63 messages")]
+    assert not replay("goose_brogoose_normal1.pcapng")["test"]
 
 
 @needs_public
@@ -61,6 +70,15 @@ def test_replay_equals_offline_analysis(name):
     assert {s["server"]: s["requests"] for s in snap["mms"] if s["requests"]} == dict(sent)
     assert sum(r["reports"] for r in snap["reports"]) == len(rp)
     assert len(snap["alerts"]) <= MAX_ALERTS
+    # IED operating state: the latest Mod/Beh/Health/Sim read or reported per LN equals the
+    # offline mode tracking's (issue 11); the panel shows those not in plain operation
+    st = cap.ied_states()
+    latest = {}
+    if len(st):
+        st = st[st["source"].isin(["read", "report"]) & st["attribute"].isin(["Mod", "Beh", "Health", "Sim"])]
+        for r in st.itertuples():
+            latest[(r.server, r.ld, r.ln, r.attribute)] = r.value
+    assert snap["_states"] == latest
 
 
 @needs_public

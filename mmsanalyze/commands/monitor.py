@@ -220,6 +220,11 @@ def _tables(snap):
                            _fmt(s["jitter_us"], 0) + ("us" if s["jitter_us"] == s["jitter_us"] else ""),
                            ("SUSPICIOUS" if s["suspicious"] else "ok") + (" sim" if s["sim_frames"] else ""))
                           for s in snap["sv"]]))
+    if snap.get("test"):
+        out.append(table("IEDs in test, blocked, off or simulated", ("server", "LD/LN", "attribute", "value", "since"),
+                         [(t["server"], f"{t['ld']}/{t['ln']}" if t["ln"] else t["ld"], t["attribute"],
+                           t["value"], time.strftime("%H:%M:%S", time.localtime(t["time"])) if t["time"] else "-")
+                          for t in snap["test"]]))
     alerts = snap["alerts"][-8:]
     if alerts:
         out.append(table("Alerts (newest last)", ("time", "severity", "what", "message"),
