@@ -541,3 +541,21 @@ def test_table_commands_on_a_store_answer_or_refuse_in_one_line(tmp_path):
     for extra in (["modes", "--follow-timeout", "3"], ["security", "--allow", str(allow)]):
         p = cli(extra[0], store, *extra[1:], check=False)
         assert p.returncode == 2 and p.stderr.count("\n") == 1 and "capture files" in p.stderr, p.stderr
+
+
+def test_store_written_before_a_column_was_added_reads_it_as_null(tmp_path):
+    """A store written by an older version (no goose_streams.foreign_frames / capture_lost)
+    still gives every column of the schema: the missing ones all-null."""
+    import pyarrow.parquet as pq
+    import mmsanalyze
+    from mmsanalyze.store.batch import run_batch
+    from mmsanalyze.store.schema import TABLES
+    store = str(tmp_path / "store")
+    run_batch([public.path("goose_brogoose_attack1_poison.pcapng")], store, jobs=1)
+    st = mmsanalyze.open_store(store)
+    part = st._files("goose_streams")[0]
+    old = pq.read_table(part)
+    pq.write_table(old.drop_columns(["foreign_frames", "capture_lost"]), part)
+    df = mmsanalyze.open_store(store).goose_streams()
+    assert set(TABLES["goose_streams"].columns) <= set(df.columns)
+    assert len(df) == old.num_rows > 0 and df["foreign_frames"].isna().all()

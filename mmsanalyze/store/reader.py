@@ -111,7 +111,13 @@ class Store:
             if name not in TABLES:
                 raise KeyError(f"no table {name!r} in the store")
             return arrow_schema(TABLES[name].columns).append(pa.field("capture", pa.string())).empty_table()
-        return pa.concat_tables(parts, promote_options="default")
+        table = pa.concat_tables(parts, promote_options="default")
+        from .schema import TABLES, arrow_schema
+        if name in TABLES:                 # a store written before a column was added: all-null
+            for f in arrow_schema(TABLES[name].columns):
+                if f.name not in table.column_names:
+                    table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+        return table
 
     def table(self, name: str, captures=None):
         """The table ``name`` as a DataFrame with the Capture table's dtypes (+ ``capture``)."""
