@@ -43,10 +43,18 @@ def port_number(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Bad options give one line (``mmsanalyze CMD: ...``) and exit status 2, like unusable input."""
+    """Bad options give one line (``mmsanalyze CMD: ...``) and exit status 2, like unusable input;
+    unrecognized arguments are reported by the subcommand they were given to."""
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        args, extra = self.parse_known_args(args, namespace)
+        if extra:
+            sub = getattr(self, "_commands", {}).get(getattr(args, "command", None), self)
+            sub.error(f"unrecognized arguments: {' '.join(extra)}")
+        return args
 
 
 class _Captures(argparse.Action):
@@ -95,6 +103,11 @@ COMMANDS = ("pdus", "summary", "latency", "transactions", "reports", "errors", "
             "batch", "query", "monitor")
 
 
+#: Commands that do not use ``--scl`` (every command accepts the option): giving it to
+#: them is one line and status 2 rather than silently ignored.  ``pdus -w`` refuses it too.
+SCL_UNUSED = ("split", "batch", "query", "verify", "monitor")
+
+
 def _command_module(name: str):
     import importlib
     try:
@@ -112,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("-D", dest="list_interfaces", action="store_true",
                     help="list the interfaces live capture (-i) can use, and exit (tshark's -D)")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    ap._commands = sub.choices
     for name in COMMANDS:
         mod = _command_module(name)
         if mod is None:
@@ -234,6 +248,8 @@ def main(argv=None) -> int:
         ap.print_help()
         return EXIT_USAGE
     try:
+        if getattr(args, "scl", None) and args.command in SCL_UNUSED:
+            raise CaptureError(f"{args.command} does not use --scl (drop it)")
         check_args(args)
         return args.run(args)
     except CaptureError as err:

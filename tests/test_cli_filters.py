@@ -30,11 +30,25 @@ def table_commands():
     return [n for n, p in sub.choices.items() if any("--columns" in a.option_strings for a in p._actions)]
 
 
-def test_every_table_command_has_a_checked_filter():
+def required(cmd, tmp_path) -> list:
+    """The options a command cannot run without (scl-check compares with an SCL file;
+    query reads a store, which batch makes)."""
+    if cmd == "scl-check":
+        from test_scl_libiec61850 import demo_scd
+        scd = tmp_path / "demo.scd"
+        scd.write_text(demo_scd("127.0.0.1"))
+        return ["--scl", scd]
+    return []
+
+
+def test_every_table_command_has_a_checked_filter(tmp_path):
     cmds = table_commands()
-    assert {"transactions", "errors", "goose", "reports", "associations", "files", "traffic", "controls"} <= set(cmds)
+    assert {"transactions", "errors", "goose", "reports", "associations", "files", "traffic", "controls",
+            "scl-check", "modes", "security"} <= set(cmds)
     for cmd in cmds + ["pdus"]:
-        rc, out, err = run(cmd, DEMO, "-Y", "nosuchfield == 1")
+        if cmd == "query":              # reads a store, not a capture (test_store checks its -Y)
+            continue
+        rc, out, err = run(cmd, DEMO, *required(cmd, tmp_path), "-Y", "nosuchfield == 1")
         assert rc == 2 and "unknown field 'nosuchfield'" in err and out == "", (cmd, err)
 
 
@@ -99,3 +113,22 @@ def test_time_formats():
     assert time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(cap.first_time))) in out
     rc, _, err = run("traffic", DEMO, "-t", "x")
     assert rc == 2 and "ad" in err
+
+
+def test_write_uses_the_same_typed_filter(tmp_path):
+    """pdus -Y ... -w selects exactly the PDUs pdus -Y ... lists (typed fields, time and
+    time_relative as seconds since the first frame); a type error is the same error."""
+    from mmsanalyze.io import open_capture
+    cap = read_capture(DEMO)
+    t0 = cap.first_time
+    cut = cap.pdus()["time"].quantile(0.5) - t0
+    for flt in (f"time < {cut}", f"time_relative < {cut} && invoke_id > 3", "service == write"):
+        rc, listed, _ = run("pdus", DEMO, "-Y", flt)          # the table: relative times
+        want = {int(line.split()[0]) for line in listed.splitlines() if line.strip()}
+        out = tmp_path / "w.pcapng"
+        rc, _, err = run("pdus", DEMO, "-Y", flt, "-w", out)
+        assert rc == 0 and f"({len(want)} selected MMS PDUs)" in err, (flt, err)
+        with open_capture(out) as rd:
+            assert sum(1 for _ in rd) >= len(want) > 0
+    rc, out, err = run("pdus", DEMO, "-Y", "frame > abc", "-w", tmp_path / "bad.pcapng")
+    assert rc == 2 and "'abc' is not a number" in err and not (tmp_path / "bad.pcapng").exists()

@@ -25,10 +25,16 @@ def demo_scd(tmp_path):
     return str(p)
 
 
+#: Options a command cannot be parsed without (batch writes a store).
+REQUIRED = {"batch": ["--out", "store"]}
+
+
 def test_every_command_takes_scl():
+    """Every command parses --scl; those that do not use it refuse it with one line
+    (test_cli_behaviour.test_scl_where_it_is_not_used_is_refused)."""
     ap = build_parser()
     for name in COMMANDS:
-        args = ap.parse_args([name, "x.pcap", "--scl", "f.scd"])
+        args = ap.parse_args([name, "x.pcap", "--scl", "f.scd", *REQUIRED.get(name, [])])
         assert args.scl == "f.scd", name
 
 
@@ -93,3 +99,22 @@ def test_tables_without_scl_are_unchanged(demo_scd):
                                                           "ctl_model") for c in extra), (t, extra)
     with pytest.raises(RuntimeError):
         plain.scl_check()
+
+
+def test_pdus_ied_columns(demo_scd, capsys):
+    """With --scl, src_ied / dst_ied are fields like the others: --columns, -Y, csv, table."""
+    assert main(["pdus", DEMO, "--scl", demo_scd, "-c", "40", "--columns", "frame,src_ied,dst_ied"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["frame", "src_ied", "dst_ied"] and all("DEMO" in x for x in out[1:]) and out[1:]
+    assert main(["pdus", DEMO, "--scl", demo_scd, "-c", "40", "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].endswith(",src_ied,dst_ied") and rows[1].endswith(",DEMO,DEMO")
+    assert main(["pdus", DEMO, "--scl", demo_scd, "-c", "40", "-Y", "src_ied == DEMO && dst_ied == NOPE"]) == 0
+    assert capsys.readouterr().out.strip() == "(none)"
+    assert main(["pdus", DEMO, "--scl", demo_scd, "-c", "40", "-Y", "src_ied == DEMO", "--format", "jsonl"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) > 3
+    # without --scl (in the same process): no IED fields, and asking for them is an error
+    assert main(["pdus", DEMO, "-c", "40", "--format", "jsonl"]) == 0
+    assert "src_ied" not in capsys.readouterr().out
+    assert main(["pdus", DEMO, "-c", "40", "--columns", "frame,src_ied"]) == 2
+    assert "unknown column(s) src_ied" in capsys.readouterr().err

@@ -178,6 +178,47 @@ def source_files(args) -> list:
     return ([args.read_file] if getattr(args, "read_file", None) else []) + caps
 
 
+def check_sources(args) -> list:
+    """The capture files named by the arguments, after the checks every command makes
+    (missing, not a capture, unsupported link type ...: the same one line for all).
+    Standard input and interfaces are not opened here (that would consume them)."""
+    files = source_files(args)
+    if args.interface or "-" in files:
+        if args.interface and files:
+            raise CaptureError("give either capture files or -i IFACE, not both")
+        ports_of(args)
+        return files
+    open_reader(args).close()
+    ports_of(args)                 # -d / --port: checked as every command checks them
+    return files
+
+
+def one_capture_file(args, what: str) -> str:
+    """For commands that read their capture again by name (``split``, ``pdus -w``): the
+    one capture file, checked like every command's, else one line naming ``what``."""
+    if args.interface:
+        raise CaptureError(f"{what} needs a capture file (it is read twice); record live traffic with dumpcap first")
+    files = check_sources(args)
+    if files == ["-"]:
+        raise CaptureError(f"{what} needs a capture file (it is read twice), not standard input")
+    if len(files) != 1:
+        raise CaptureError(f"{what} reads one capture file at a time ({len(files)} given)")
+    return files[0]
+
+
+def require_option(args, dest: str, flag: str, what: str, detail: str = "") -> None:
+    """A command's required option, asked for after the capture is checked (so that bad
+    input gives the same line for every command): ``mmsanalyze: CMD needs FLAG``."""
+    if getattr(args, dest, None) in (None, "", []):
+        raise CaptureError(f"{what} needs {flag}" + (f" ({detail})" if detail else ""))
+
+
+def refuse_scl(args, what: str) -> None:
+    """``--scl`` given to a command that does not use it: one line rather than silence."""
+    if getattr(args, "scl", None):
+        raise CaptureError(f"{what} does not use --scl (drop it)")
+
+
 def _open_one(src, args):
     """One source: a file, ``-`` (standard input) or an interface."""
     from ..io import open_source

@@ -42,4 +42,36 @@ EXAMPLES = {
   mmsanalyze sv process_bus.pcap
   mmsanalyze sv process_bus.pcap --list -Y 'smp_synch == 0' --columns frame,sv_id,smp_cnt
   mmsanalyze sv process_bus.pcap --plot sv.png""",
+    "modes": """examples:
+  mmsanalyze modes station.pcapng
+  mmsanalyze modes station.pcapng --states -Y 'attribute == beh' --format csv
+  mmsanalyze modes station.pcapng --findings --follow-timeout 10
+  mmsanalyze modes station.pcapng --scl station.scd --plot modes.png""",
+    "scl": """examples:
+  mmsanalyze scl station.scd
+  mmsanalyze scl station.scd --min-severity warning
+  mmsanalyze scl station.scd --format json | jq .inventory.ieds""",
+    "scl-check": """examples:
+  mmsanalyze scl-check station.pcapng --scl station.scd
+  mmsanalyze scl-check station.pcapng --scl station.scd --problems
+  mmsanalyze scl-check station.pcapng --scl station.scd -Y 'kind == GoCB' --format csv""",
+    "security": """examples:
+  mmsanalyze security station.pcapng
+  mmsanalyze security station.pcapng --scl station.scd --min-severity medium
+  mmsanalyze security station.pcapng --matrix --format csv
+  mmsanalyze security station.pcapng --allow allowed.csv
+  mmsanalyze security station.pcapng --export-allowlist nft | sudo nft -f -""",
+    "split": """examples:
+  mmsanalyze split station.pcapng --by association -o per-association/
+  mmsanalyze split station.pcapng --by server -o per-ied/ --format json
+  mmsanalyze split process_bus.pcap --by sv -o per-stream/""",
+    "batch": """examples:
+  mmsanalyze batch captures/ --out station.store
+  mmsanalyze batch 'archive/*.pcapng.gz' --out station.store -j 2
+  mmsanalyze batch ring/ --out station.store --continuous
+  mmsanalyze batch captures/ --out /shared/station.store --dask tcp://scheduler:8786""",
+    "query": """examples:
+  mmsanalyze query station.store                                  (the tables and their columns)
+  mmsanalyze query station.store "SELECT server, count(*) AS n FROM transactions GROUP BY ALL"
+  mmsanalyze query station.store "SELECT * FROM goose WHERE st_num > 3" --format csv""",
 }

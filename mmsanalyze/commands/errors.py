@@ -7,6 +7,10 @@ from ._common import add_table_options, emit, load
 
 HELP = "errors (service, data-access, reject, abort, LastApplError ...) grouped by kind, code and server"
 
+#: The kinds of the errors view: the MMS error kinds plus ``ied-mode`` (the IED mode, test
+#: and simulation findings the view appends, see mmsanalyze.analysis.modes.error_rows).
+ALL_KINDS = KINDS + ("ied-mode",)
+
 LIST = ("frame", "time", "stream", "sender", "kind", "service", "invoke_id", "error_class", "error_code",
         "object")
 
@@ -14,8 +18,8 @@ LIST = ("frame", "time", "stream", "sender", "kind", "service", "invoke_id", "er
 def register(p) -> None:
     add_table_options(p)
     p.add_argument("--list", action="store_true", help="one row per error occurrence instead of groups")
-    p.add_argument("--kind", action="append", metavar="K", choices=KINDS,
-                   help=f"only these kinds ({', '.join(KINDS)}); repeatable")
+    p.add_argument("--kind", action="append", metavar="K", choices=ALL_KINDS,
+                   help=f"only these kinds ({', '.join(ALL_KINDS)}); repeatable")
 
 
 def grouped(df):

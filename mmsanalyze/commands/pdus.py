@@ -31,6 +31,13 @@ FILTER_TYPES = {**{k: NUMBER for k in ("frame", "time", "stream", "sport", "dpor
                 **{k: LIST for k in ("variables", "references", "access_results")}}
 CSV_FIELDS = ("frame", "time", "stream", "src", "sport", "dst", "dport", "pdu", "service", "invoke_id",
               "via", "variables", "error", "malformed")
+#: With ``--scl``: the SCL IED names of both ends (a field, column and -Y field like the others).
+IED_FIELDS = ("src_ied", "dst_ied")
+
+
+def fields(base=FIELDS) -> tuple:
+    """``base`` plus :data:`IED_FIELDS` when ``--scl`` names the IEDs."""
+    return base + IED_FIELDS if NAMED["on"] else base
 
 
 HELP = "list every MMS PDU (tshark-like lines, JSON lines or CSV)"
@@ -53,7 +60,8 @@ def register(p) -> None:
                         "set-up, findings as packet comments (as tshark -Y ... -w)")
     add_time_format(p)
     p.add_argument("--columns", metavar="A,B,...",
-                   help=f"only these fields (jsonl, csv, or a table of them): {', '.join(FIELDS)}")
+                   help=f"only these fields (jsonl, csv, or a table of them): {', '.join(FIELDS)} "
+                        f"(with --scl also {', '.join(IED_FIELDS)})")
     p.add_argument("--output", "-o", metavar="FILE",
                    help="also write the PDUs to FILE: .parquet (needs pyarrow), .csv or .json")
     p.epilog = EXAMPLES
@@ -80,7 +88,7 @@ def record_dict(rec: PduRecord, full: bool = True) -> dict:
             d["access_results"] = None
             d["detail"] = None
     d["malformed"] = rec.error
-    if IED_BY_IP:
+    if NAMED["on"]:
         d["src_ied"] = IED_BY_IP.get(rec.src)
         d["dst_ied"] = IED_BY_IP.get(rec.dst)
     return d
@@ -88,6 +96,8 @@ def record_dict(rec: PduRecord, full: bool = True) -> dict:
 
 #: IP address -> SCL IED name (filled by ``--scl``; inherited by forked workers).
 IED_BY_IP: dict = {}
+#: Whether ``--scl`` was given (then every PDU carries :data:`IED_FIELDS`).
+NAMED = {"on": False}
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -177,7 +187,7 @@ def _init_worker(fmt, filter_text, verbose, time_format="r", columns=None):
     import gc
     gc.disable()
     _worker_state["fmt"] = fmt
-    _worker_state["pred"] = compile_filter(filter_text, FILTER_FIELDS, FILTER_TYPES) if filter_text else None
+    _worker_state["pred"] = compile_filter(filter_text, fields(FILTER_FIELDS), FILTER_TYPES) if filter_text else None
     _worker_state["verbose"] = verbose
     _worker_state["time_format"] = time_format
     _worker_state["columns"] = columns
@@ -222,7 +232,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str =
     writer = csv.writer(out) if fmt == "csv" else None
     full = fmt != "table" or pred is not None or verbose
     shown = 0
-    fields = columns or CSV_FIELDS
+    shown_fields = columns or fields(CSV_FIELDS)
     for rec in records:
         d = None
         if pred is not None:
@@ -235,7 +245,7 @@ def render(records, fmt: str, pred, verbose: bool, t0: float, time_format: str =
             collect.append(d)
         if fmt == "csv":
             d = d or record_dict(rec, True)
-            writer.writerow([_csv_cell(d[k]) for k in fields])
+            writer.writerow([_csv_cell(d[k]) for k in shown_fields])
         elif columns:
             continue                  # a table of the asked-for columns is printed at the end
         else:
@@ -259,16 +269,23 @@ def _render_batch(job):
 
 
 def _write(args) -> int:
-    """``-w FILE``: write the selected PDUs' frames (see :mod:`mmsanalyze.writeback`)."""
-    from ..errors import CaptureError
+    """``-w FILE``: write the selected PDUs' frames (see :mod:`mmsanalyze.writeback`),
+    selected by the same typed -Y as the listing (``time`` as the default table shows it:
+    seconds since the first frame; ``time_relative`` / ``time_epoch`` too)."""
     from ..writeback import write_filtered
-    if args.interface:
-        raise CaptureError("-w needs a capture file (it is read twice); record live traffic with dumpcap first")
-    src = args.read_file or args.capture
-    if not src:
-        raise CaptureError("no capture given (a file, -r FILE or -i IFACE)")
-    pred = compile_filter(args.filter, FIELDS) if args.filter else None
-    keep = (lambda rec: pred(record_dict(rec, True).get)) if pred is not None else (lambda rec: True)
+    from ._common import one_capture_file, open_reader, refuse_scl
+    refuse_scl(args, "pdus -w")
+    IED_BY_IP.clear()
+    NAMED["on"] = False
+    src = one_capture_file(args, "-w")
+    pred = compile_filter(args.filter, FILTER_FIELDS, FILTER_TYPES) if args.filter else None
+    keep = lambda rec: True                             # noqa: E731
+    if pred is not None:
+        with open_reader(args) as reader:
+            first = next(iter(reader), None)
+        t0 = first.ts if first is not None else None
+        relative = args.format == "table" and args.time_format == "r"
+        keep = lambda rec: pred(_getter(record_dict(rec, True), t0, relative))     # noqa: E731
     try:
         res = write_filtered(src, args.write, keep, ports_of(args), args.count)
     except OSError as exc:
@@ -282,20 +299,22 @@ def run(args) -> int:
     if getattr(args, "write", None):
         return _write(args)
     ports = ports_of(args)
-    if getattr(args, "scl", None):
+    IED_BY_IP.clear()                     # (an earlier run in this process may have filled it)
+    NAMED["on"] = bool(getattr(args, "scl", None))
+    if NAMED["on"]:
         from ..scl import load_scl
         IED_BY_IP.update(load_scl(args.scl).ip_map())
     reader, frames = open_frames(args)
     pipe = Pipeline(ports)
     fmt = args.format
-    pred = compile_filter(args.filter, FILTER_FIELDS, FILTER_TYPES) if args.filter else None
+    pred = compile_filter(args.filter, fields(FILTER_FIELDS), FILTER_TYPES) if args.filter else None
     tf = args.time_format
     columns = None
     if args.columns:
         columns = [c.strip() for c in args.columns.split(",") if c.strip()]
-        bad = [c for c in columns if c not in FIELDS]
+        bad = [c for c in columns if c not in fields()]
         if bad:
-            raise CaptureError(f"unknown column(s) {', '.join(bad)}; available: {', '.join(FIELDS)}")
+            raise CaptureError(f"unknown column(s) {', '.join(bad)}; available: {', '.join(fields())}")
     collect = [] if (args.output or (columns and fmt == "table")) else None
     total = 0
     out = sys.stdout
@@ -312,7 +331,7 @@ def run(args) -> int:
             out.write(chunk)
 
     if fmt == "csv":
-        csv.writer(out).writerow(columns or CSV_FIELDS)
+        csv.writer(out).writerow(columns or fields(CSV_FIELDS))
     live = getattr(reader, "format", "") == "live"
     # live too: one process cannot decode and print 10,000 PDUs/s; the ring buffer
     # absorbs the batching delay (at most LIVE_FLUSH_S)
@@ -405,7 +424,7 @@ def _emit_collected(rows, columns, args, t0) -> None:
     """--output FILE and a table of --columns, from the PDUs' field dicts."""
     import pandas as pd
     from ._common import terminal_width, text_table, write_output
-    df = pd.DataFrame(rows, columns=list(FIELDS))
+    df = pd.DataFrame(rows, columns=list(fields()))
     if args.output:
         write_output(df[columns] if columns else df, args.output)
     if columns and args.format == "table":

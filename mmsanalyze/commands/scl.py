@@ -23,9 +23,15 @@ _RANK = {"info": 0, "warning": 1, "error": 2}
 def run(args) -> int:
     from ..scl import load_scl
     from ..scl.check import check_scl, inventory
-    path = args.scl or args.capture or args.read_file
-    if not path:
+    from ._common import source_files
+    if args.interface:
+        raise CaptureError("scl reads an SCL file, not a live interface")
+    files = source_files(args) + ([args.scl] if args.scl else [])
+    if not files:
         raise CaptureError("no SCL file given (mmsanalyze scl FILE)")
+    if len(files) > 1:
+        raise CaptureError(f"scl checks one SCL file at a time ({len(files)} given: {', '.join(files)})")
+    path = files[0]
     model = load_scl(path)
     inv = inventory(model)
     rows = [r for r in check_scl(model) if _RANK[r["severity"]] >= _RANK[args.min_severity]]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import CaptureError
-from ._common import add_table_options, emit, load
+from ._common import add_table_options, check_sources, emit, load, require_option
 
 HELP = "compare a capture with its SCL file: GoCB/SVCB/RCB seen, APPID/MAC/VLAN/confRev/data sets, unknown publishers"
 
@@ -18,8 +17,8 @@ def register(p) -> None:
 
 
 def run(args) -> int:
-    if not args.scl:
-        raise CaptureError("scl-check needs --scl FILE")
+    check_sources(args)            # bad input: the same line as every command's
+    require_option(args, "scl", "--scl FILE", "scl-check", "the SCL file the capture is compared with")
     cap = load(args)
     from ..scl.compare import verdict
     df = cap.scl_check()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import CaptureError
-from ._common import add_table_options, emit, load, records, select, text_table
+from ._common import add_table_options, emit, filter_rows, load, records, select, text_table
 
 HELP = ("security posture: communication matrix, authentication, dangerous operations, process-bus "
         "integrity (--export-allowlist nft|iptables|csv: firewall rules for the observed MMS flows)")
@@ -71,16 +71,21 @@ def run(args) -> int:
         if args.output:
             emit(findings, args, cap, FINDINGS, out=_Null())
         from ..cli import dumps
-        sys.stdout.write(dumps({"matrix": records(matrix), "findings": records(select(findings, args))}) + "\n")
+        shown = filter_rows(findings, args, cap.first_time)          # -Y: on the findings, as in csv
+        sys.stdout.write(dumps({"matrix": records(matrix), "findings": records(select(shown, args))}) + "\n")
         return 0
     if args.format == "csv":
         emit(findings, args, cap, FINDINGS)
         return 0
+    if args.columns:                   # asked-for columns: the findings as a table of them
+        emit(findings, args, cap, FINDINGS)
+        return 0
     out = sys.stdout
+    findings_all, findings = findings, filter_rows(findings, args, cap.first_time)     # -Y: the findings
     out.write("Communication matrix (client -> server)\n")
     out.write(text_table(matrix[[c for c in MATRIX if c in matrix.columns]], cap.first_time) + "\n\n")
     if args.output:
-        emit(findings, args, cap, FINDINGS, out=_Null())
+        emit(findings_all, args, cap, FINDINGS, out=_Null())
     if not len(findings):
         out.write("Findings: none\n")
         return 0

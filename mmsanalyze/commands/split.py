@@ -7,28 +7,27 @@ import sys
 
 from ..cli import dumps, ports_of
 from ..errors import CaptureError
+from ._common import one_capture_file, require_option
 from ..writeback import SPLIT_KEYS, split_capture
 
 HELP = "split a capture into one pcapng per association, server, client, service, LN, GOOSE or SV publisher"
 
 
 def register(p) -> None:
-    p.add_argument("--by", required=True, choices=SPLIT_KEYS,
+    p.add_argument("--by", choices=SPLIT_KEYS,
                    help="association (TCP connection), server (IED address:port), client (address), "
                         "service (MMS service, responses with their request), ln (IEC 61850 logical node "
-                        "named by the PDU's variables), goose / sv (one file per publisher)")
-    p.add_argument("-o", dest="outdir", required=True, metavar="DIR",
-                   help="output directory (created when missing; files are never written outside it)")
+                        "named by the PDU's variables), goose / sv (one file per publisher); required")
+    p.add_argument("-o", dest="outdir", metavar="DIR",
+                   help="output directory (required) (created when missing; files are never written outside it)")
     p.add_argument("--format", "-T", dest="format", choices=("table", "json"), default="table",
                    help="how to list the files written (default: table)")
 
 
 def run(args) -> int:
-    if args.interface:
-        raise CaptureError("split needs a capture file (it is read twice); record live traffic with dumpcap first")
-    src = args.read_file or args.capture
-    if not src:
-        raise CaptureError("no capture given (a file or -r FILE)")
+    src = one_capture_file(args, "split")
+    require_option(args, "by", "--by KEY", "split", ", ".join(SPLIT_KEYS))
+    require_option(args, "outdir", "-o DIR", "split", "the directory the files are written to")
     try:
         files = split_capture(src, args.by, args.outdir, ports_of(args), args.count)
     except OSError as exc:
