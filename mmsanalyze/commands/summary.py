@@ -103,7 +103,8 @@ def facts(cap) -> dict:
     idt = cap.identify()
     f["assets"] = [{"server": r.server, "vendor": r.vendor, "model": r.model, "revision": r.revision}
                    for r in idt.drop_duplicates(["server", "vendor", "model", "revision"]).itertuples()]
-    f["other_information_reports"] = _other_information_reports(cap)
+    per_capture = getattr(cap, "other_information_reports", None)   # a store counts per capture
+    f["other_information_reports"] = per_capture(TOP) if callable(per_capture) else _other_information_reports(cap)
     if getattr(cap, "scl", None) is not None:
         f["scl"] = scl_facts(cap)
     from ..analysis.security import summary_facts
