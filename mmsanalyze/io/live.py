@@ -155,7 +155,43 @@ def open_live(interface: str, bpf_filter: str | None = None, snaplen: int = MAX_
     raise CaptureError(f"unknown capture backend {backend!r} (choose from {', '.join(BACKENDS)})")
 
 
-class LiveReader:
+def link_of(interface: str) -> tuple[int, bool]:
+    """``(LINKTYPE, skip outgoing copies)`` of what a packet socket on ``interface`` delivers
+    (from its ARPHRD type in /sys/class/net; loopback frames are seen twice)."""
+    try:
+        with open(os.path.join(_SYS_NET, interface, "type")) as f:
+            hatype = int(f.read().strip())
+    except (OSError, ValueError):
+        raise CaptureError(f"{interface}: cannot read its hardware type") from None
+    linktype = _ARPHRD_LINKTYPE.get(hatype)
+    if linktype is None:
+        raise CaptureError(f"{interface}: hardware type {hatype} is not supported for capture")
+    return linktype, hatype == _ARPHRD_LOOPBACK
+
+
+class FrameReader:
+    """The iterator and context-manager protocol every live reader shares: iterate
+    ``self._it`` (a generator of RawFrame); ``with`` closes it."""
+
+    _it = None                 # the frame generator, set once the capture is open
+
+    def __iter__(self):
+        return self._it
+
+    def __next__(self) -> RawFrame:
+        return next(self._it)
+
+    def close(self) -> None:                   # pragma: no cover - every reader overrides it
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LiveReader(FrameReader):
     """Iterable of :class:`RawFrame` from a live interface (same contract as
     :class:`~.capture.CaptureReader`: ``format``, ``linktypes``, ``findings``,
     ``close()``, context manager).  ``RawFrame.interface`` is always 0."""
@@ -172,16 +208,8 @@ class LiveReader:
         self.findings: list = []
         self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
         self.count, self.timeout = count, timeout
-        try:
-            with open(os.path.join(_SYS_NET, interface, "type")) as f:
-                hatype = int(f.read().strip())
-        except (OSError, ValueError):
-            raise CaptureError(f"{interface}: cannot read its hardware type") from None
-        self.linktype = _ARPHRD_LINKTYPE.get(hatype)
-        if self.linktype is None:
-            raise CaptureError(f"{interface}: hardware type {hatype} is not supported for capture")
+        self.linktype, self._skip_outgoing = link_of(interface)
         self.linktypes = {self.linktype}
-        self._skip_outgoing = hatype == _ARPHRD_LOOPBACK
         self._sock = None
         try:
             # Protocol 0: the socket receives nothing until bound, so the filter
@@ -315,23 +343,11 @@ class LiveReader:
             n += 1
             yield new_frame(RawFrame, (n, time.time() if ts is None else ts, lt, data, orig, 0))
 
-    def __iter__(self):
-        return self._it
-
-    def __next__(self) -> RawFrame:
-        return next(self._it)
-
     def close(self) -> None:
         """Stop capturing (promiscuous mode ends with the socket)."""
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-    def __enter__(self) -> "LiveReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<LiveReader {self.name!r} linktype {self.linktype}>"

@@ -24,7 +24,6 @@ BPF filter attached before the socket is bound).
 from __future__ import annotations
 
 import mmap
-import os
 import select
 import socket
 import struct
@@ -33,9 +32,9 @@ import time
 from ..errors import CaptureError
 from ..findings import Finding
 from .frame import MAX_CAPLEN, RawFrame, new_frame
-from .live import (_ARPHRD_LINKTYPE, _ARPHRD_LOOPBACK, _SYS_NET, ETH_P_ALL, PACKET_ADD_MEMBERSHIP,
-                   PACKET_MR_PROMISC, PACKET_OUTGOING, POLL_INTERVAL, SOL_PACKET,
-                   TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID, _attach, compile_bpf, is_interface)
+from .live import (ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, PACKET_OUTGOING, POLL_INTERVAL,
+                   SOL_PACKET, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID, FrameReader, _attach,
+                   compile_bpf, is_interface, link_of)
 
 __all__ = ["RingReader", "DEFAULT_BUFFER_MB", "BLOCK_SIZE", "BLOCK_TIMEOUT_MS"]
 
@@ -78,7 +77,7 @@ _STATS_V3 = struct.Struct("@III")             # tp_packets, tp_drops, tp_freeze_
 _VLAN = struct.Struct("!HH")
 
 
-class RingReader:
+class RingReader(FrameReader):
     """Iterable of :class:`RawFrame` from a ``TPACKET_V3`` ring on ``interface``.
 
     Same contract as :class:`~.live.LiveReader` (``format``, ``linktypes``,
@@ -109,16 +108,8 @@ class RingReader:
         self.loss_events: list = []
         self.frames = 0
         self._last_ts = None
-        try:
-            with open(os.path.join(_SYS_NET, interface, "type")) as f:
-                hatype = int(f.read().strip())
-        except (OSError, ValueError):
-            raise CaptureError(f"{interface}: cannot read its hardware type") from None
-        self.linktype = _ARPHRD_LINKTYPE.get(hatype)
-        if self.linktype is None:
-            raise CaptureError(f"{interface}: hardware type {hatype} is not supported for capture")
+        self.linktype, self._skip_outgoing = link_of(interface)
         self.linktypes = {self.linktype}
-        self._skip_outgoing = hatype == _ARPHRD_LOOPBACK
         try:
             mb = float(buffer_mb)
         except (TypeError, ValueError):
@@ -266,12 +257,6 @@ class RingReader:
             self.frames = n
             mv.release()
 
-    def __iter__(self):
-        return self._it
-
-    def __next__(self) -> RawFrame:
-        return next(self._it)
-
     def close(self) -> None:
         """Stop capturing; a ``capture.dropped`` finding records any kernel drops."""
         if self._sock is not None:
@@ -301,12 +286,6 @@ class RingReader:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-    def __enter__(self) -> "RingReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<RingReader {self.name!r} linktype {self.linktype} {self.buffer_mb} MiB>"

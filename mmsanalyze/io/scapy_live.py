@@ -16,6 +16,7 @@ import time
 from ..errors import CaptureError
 from ..findings import Finding
 from .frame import MAX_CAPLEN, RawFrame, new_frame
+from .live import FrameReader
 
 __all__ = ["ScapyReader", "scapy_available"]
 
@@ -31,7 +32,7 @@ def scapy_available() -> bool:
         return False
 
 
-class ScapyReader:
+class ScapyReader(FrameReader):
     """Iterable of :class:`RawFrame` from ``interface`` through scapy + libpcap.
 
     Same contract as :class:`~.live.LiveReader`; ``received``/``drops`` come from
@@ -102,12 +103,6 @@ class ScapyReader:
             pass
         return {"received": self.received, "dropped": self.drops, "delivered": self.frames}
 
-    def __iter__(self):
-        return self._it
-
-    def __next__(self) -> RawFrame:
-        return next(self._it)
-
     def close(self) -> None:
         if self._sock is not None:
             if self._fd is not None:
@@ -121,12 +116,6 @@ class ScapyReader:
             except Exception:            # noqa: BLE001
                 pass
             self._sock = None
-
-    def __enter__(self) -> "ScapyReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<ScapyReader {self.name!r} linktype {self.linktype}>"
