@@ -169,6 +169,27 @@ def link_of(interface: str) -> tuple[int, bool]:
     return linktype, hatype == _ARPHRD_LOOPBACK
 
 
+def filter_and_bind(sock, interface: str, bpf_filter, promisc: bool) -> None:
+    """Attach the BPF filter, then bind ``sock`` (a protocol-0 packet socket receives nothing
+    until bound, so no unfiltered frame slips through) and ask for promiscuous mode."""
+    if bpf_filter:
+        _attach(sock, compile_bpf(bpf_filter, interface))
+    sock.bind((interface, ETH_P_ALL))
+    if promisc:
+        ifindex = socket.if_nametoindex(interface)
+        mreq = struct.pack("@iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
+        sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+
+
+def capture_error(interface: str, exc: Exception) -> CaptureError:
+    """The one-line error for a capture that could not be opened."""
+    if isinstance(exc, CaptureError):
+        return exc
+    if isinstance(exc, PermissionError):
+        return CaptureError(f"{interface}: live capture needs root (CAP_NET_RAW)")
+    return CaptureError(f"{interface}: cannot capture: {getattr(exc, 'strerror', None) or exc}")
+
+
 class FrameReader:
     """The iterator and context-manager protocol every live reader shares: iterate
     ``self._it`` (a generator of RawFrame); ``with`` closes it."""
@@ -217,22 +238,10 @@ class LiveReader(FrameReader):
             sock = self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
-            if bpf_filter:
-                _attach(sock, compile_bpf(bpf_filter, interface))
-            sock.bind((interface, ETH_P_ALL))
-            if promisc:
-                ifindex = socket.if_nametoindex(interface)
-                mreq = struct.pack("@iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
-                sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
-        except PermissionError:
+            filter_and_bind(sock, interface, bpf_filter, promisc)
+        except (OSError, CaptureError) as exc:
             self.close()
-            raise CaptureError(f"{interface}: live capture needs root (CAP_NET_RAW)") from None
-        except OSError as exc:
-            self.close()
-            raise CaptureError(f"{interface}: cannot capture: {exc.strerror or exc}") from None
-        except CaptureError:
-            self.close()
-            raise
+            raise capture_error(interface, exc) from None
         self._it = self._frames()
 
     def _init_any(self, bpf_filter, snaplen, count, timeout) -> None:

@@ -32,9 +32,9 @@ import time
 from ..errors import CaptureError
 from ..findings import Finding
 from .frame import MAX_CAPLEN, RawFrame, new_frame
-from .live import (ETH_P_ALL, PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC, PACKET_OUTGOING, POLL_INTERVAL,
-                   SOL_PACKET, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID, FrameReader, _attach,
-                   compile_bpf, is_interface, link_of)
+from .live import (PACKET_OUTGOING, POLL_INTERVAL, SOL_PACKET, TP_STATUS_VLAN_TPID_VALID,
+                   TP_STATUS_VLAN_VALID, FrameReader, capture_error, filter_and_bind, is_interface,
+                   link_of)
 
 __all__ = ["RingReader", "DEFAULT_BUFFER_MB", "BLOCK_SIZE", "BLOCK_TIMEOUT_MS"]
 
@@ -127,24 +127,12 @@ class RingReader(FrameReader):
             sock.setsockopt(SOL_PACKET, PACKET_RX_RING, req)
             self._map = mmap.mmap(sock.fileno(), BLOCK_SIZE * self.block_nr,
                                   mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            if bpf_filter:
-                _attach(sock, compile_bpf(bpf_filter, interface))
-            sock.bind((interface, ETH_P_ALL))
-            if promisc:
-                ifindex = socket.if_nametoindex(interface)
-                mreq = struct.pack("@iHH8s", ifindex, PACKET_MR_PROMISC, 0, b"")
-                sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
+            filter_and_bind(sock, interface, bpf_filter, promisc)
             self._stats()            # start the kernel counters from zero
             self.received = self.drops = 0
-        except PermissionError:
+        except (OSError, CaptureError) as exc:
             self.close()
-            raise CaptureError(f"{interface}: live capture needs root (CAP_NET_RAW)") from None
-        except OSError as exc:
-            self.close()
-            raise CaptureError(f"{interface}: cannot capture: {exc.strerror or exc}") from None
-        except CaptureError:
-            self.close()
-            raise
+            raise capture_error(interface, exc) from None
         self._it = self._frames()
 
     # -- kernel statistics ---------------------------------------------------------------
