@@ -196,6 +196,18 @@ class FrameReader:
 
     _it = None                 # the frame generator, set once the capture is open
 
+    def _setup(self, name: str, backend: str, snaplen, count, timeout) -> None:
+        """The state every live reader has: name, format, backend, findings, limits and
+        the kernel counters (``received``/``drops``/``loss_events`` where known)."""
+        self.name, self.format, self.backend = name, "live", backend
+        self.findings: list = []
+        self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
+        self.count, self.timeout = count, timeout
+        self.received = self.drops = self.frames = 0
+        #: ``(start, end, dropped, frame)``: between epoch seconds start and end the
+        #: kernel dropped ``dropped`` frames; ``frame`` was the last frame delivered then.
+        self.loss_events: list = []
+
     def __iter__(self):
         return self._it
 
@@ -223,12 +235,7 @@ class LiveReader(FrameReader):
             return
         if not is_interface(interface):
             raise CaptureError(f"{interface!r}: no such network interface")
-        self.name = interface
-        self.format = "live"
-        self.backend = "socket"
-        self.findings: list = []
-        self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
-        self.count, self.timeout = count, timeout
+        self._setup(interface, "socket", snaplen, count, timeout)
         self.linktype, self._skip_outgoing = link_of(interface)
         self.linktypes = {self.linktype}
         self._sock = None
@@ -247,9 +254,7 @@ class LiveReader(FrameReader):
     def _init_any(self, bpf_filter, snaplen, count, timeout) -> None:
         """``-i any``: one SOCK_DGRAM packet socket on every interface; each frame gets a
         Linux cooked (SLL) header built from its sockaddr_ll, as libpcap does."""
-        self.name, self.format, self.findings = ANY, "live", []
-        self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
-        self.count, self.timeout = count, timeout
+        self._setup(ANY, "socket", snaplen, count, timeout)
         self.linktype = LINKTYPE_LINUX_SLL
         self.linktypes = {self.linktype}
         self._skip_outgoing = True         # loopback frames would appear twice
@@ -273,13 +278,10 @@ class LiveReader(FrameReader):
         snaplen = self.snaplen
         buf = bytearray(snaplen)
         anc = socket.CMSG_SPACE(_TIMESPEC.size)
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        n = 0
-        try:
-            sock.settimeout(POLL_INTERVAL if self.timeout is None
-                            else max(min(POLL_INTERVAL, self.timeout), 0.001))
-        except OSError:
+        deadline = self._poll_deadline(sock)
+        if deadline is False:
             return
+        n = 0
         while self.count is None or n < self.count:
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -311,14 +313,11 @@ class LiveReader(FrameReader):
         skip_out = self._skip_outgoing
         buf = bytearray(snaplen)
         anc = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_AUXDATA.size)
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        deadline = self._poll_deadline(sock)
+        if deadline is False:
+            return
         limit = self.count
         n = 0
-        try:
-            sock.settimeout(POLL_INTERVAL if self.timeout is None
-                            else max(min(POLL_INTERVAL, self.timeout), 0.001))
-        except OSError:
-            return
         while limit is None or n < limit:
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -351,6 +350,16 @@ class LiveReader(FrameReader):
                 orig += 4
             n += 1
             yield new_frame(RawFrame, (n, time.time() if ts is None else ts, lt, data, orig, 0))
+
+    def _poll_deadline(self, sock):
+        """Make blocking receives wake every POLL_INTERVAL (to see count/timeout/close);
+        the monotonic deadline of ``timeout`` (None: none), or False if the socket is gone."""
+        try:
+            sock.settimeout(POLL_INTERVAL if self.timeout is None
+                            else max(min(POLL_INTERVAL, self.timeout), 0.001))
+        except OSError:
+            return False
+        return None if self.timeout is None else time.monotonic() + self.timeout
 
     def close(self) -> None:
         """Stop capturing (promiscuous mode ends with the socket)."""

@@ -96,17 +96,7 @@ class RingReader(FrameReader):
                  promisc=True, buffer_mb=DEFAULT_BUFFER_MB):
         if not is_interface(interface):
             raise CaptureError(f"{interface!r}: no such network interface")
-        self.name = interface
-        self.format = "live"
-        self.backend = "ring"
-        self.findings: list = []
-        self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
-        self.count, self.timeout = count, timeout
-        self.received = self.drops = 0
-        #: ``(start, end, dropped, frame)``: between epoch seconds start and end the
-        #: kernel dropped ``dropped`` frames; ``frame`` was the last frame delivered then.
-        self.loss_events: list = []
-        self.frames = 0
+        self._setup(interface, "ring", snaplen, count, timeout)
         self._last_ts = None
         self.linktype, self._skip_outgoing = link_of(interface)
         self.linktypes = {self.linktype}

@@ -41,15 +41,7 @@ class ScapyReader(FrameReader):
 
     def __init__(self, interface, bpf_filter=None, snaplen=MAX_CAPLEN, count=None, timeout=None,
                  promisc=True, buffer_mb=None):
-        self.name = interface
-        self.format = "live"
-        self.backend = "scapy"
-        self.findings: list = []
-        self.snaplen = max(1, min(int(snaplen), MAX_CAPLEN))
-        self.count, self.timeout = count, timeout
-        self.received = self.drops = 0
-        self.loss_events: list = []
-        self.frames = 0
+        self._setup(interface, "scapy", snaplen, count, timeout)
         try:
             from scapy.config import conf
             conf.use_pcap = True
