@@ -26,6 +26,15 @@ _MPL_ORIENT = None
 _DPI = 110
 
 
+
+def _save(fig, path, tight: bool = True) -> str:
+    """Lay the figure out, write it to ``path``, free it; the path written."""
+    if tight:
+        fig.tight_layout()
+    fig.savefig(path)
+    _plt().close(fig)
+    return str(path)
+
 def _mpl_has_orientation() -> bool:
     import inspect
     import matplotlib.axes
@@ -56,9 +65,7 @@ def _empty(path, title, msg):
     ax.set_title(title)
     ax.text(0.5, 0.5, msg, ha="center", va="center", transform=ax.transAxes, fontsize=14, color="grey")
     ax.set_axis_off()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path, tight=False)
 
 
 def _log_if_wide(values) -> bool:
@@ -100,10 +107,7 @@ def plot_latency_distribution(txns, path, max_series: int = 20) -> str:
     ax.set_ylabel("service (number of answered requests)")
     ax.set_title(title)
     ax.grid(axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
 
 
 def plot_latency_over_time(txns, path, t0=None, max_series: int = 9) -> str:
@@ -141,10 +145,7 @@ def plot_latency_over_time(txns, path, t0=None, max_series: int = 9) -> str:
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="service (requests)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
 
 
 #: status -> (marker, colour) in the transaction outcome timeline
@@ -185,10 +186,7 @@ def plot_transaction_outcomes(txns, path, t0=None, max_services: int = 20) -> st
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="x")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="status (requests)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
 
 
 #: (reason, marker, colour, legend text); a report is drawn by its first matching reason
@@ -313,10 +311,7 @@ def plot_traffic(per_second, path, t0=None) -> str:
     ax.set_xlim(0, n_bars * step)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="protocol (total)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _save(fig, path)
 
 
 def plot_sv_waveform(signals, path, *args, **kwargs) -> str:
